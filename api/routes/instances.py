@@ -1,0 +1,71 @@
+"""Process instances: start, list, inspect, cancel, retry."""
+
+from __future__ import annotations
+
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.context import service
+from api.schemas import (
+    CancelSchema,
+    InstanceDetailSchema,
+    InstanceListSchema,
+    InstanceQuerySchema,
+    InstanceSchema,
+    StartInstanceSchema,
+)
+
+blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="Process instances.")
+
+
+def _detail(instance_id: str) -> dict:
+    instance, tasks = service().get_instance(instance_id)
+    dumped = InstanceSchema().dump(instance)
+    dumped["ready_tasks"] = tasks
+    return dumped
+
+
+@blp.route("")
+class Instances(MethodView):
+    @blp.arguments(InstanceQuerySchema, location="query")
+    @blp.response(200, InstanceListSchema)
+    def get(self, args: dict) -> dict:
+        """Instances, newest first, filtered by definition, status or business key."""
+        items, total = service().list_instances(
+            definition=args.get("definition"), status=args.get("status"),
+            business_key=args.get("business_key"), page=args["page"], page_size=args["page_size"])
+        return {"items": items, "total": total, "page": args["page"], "page_size": args["page_size"]}
+
+    @blp.arguments(StartInstanceSchema)
+    @blp.response(201, InstanceDetailSchema)
+    def post(self, args: dict) -> dict:
+        """Start an instance of the latest version of a definition."""
+        instance = service().start(args["definition"], args["data"], business_key=args.get("business_key"))
+        return _detail(instance.id)
+
+
+@blp.route("/<string:instance_id>")
+class InstanceDetail(MethodView):
+    @blp.response(200, InstanceDetailSchema)
+    def get(self, instance_id: str) -> dict:
+        """Status, data and ready tasks of one instance."""
+        return _detail(instance_id)
+
+
+@blp.route("/<string:instance_id>/cancel")
+class InstanceCancel(MethodView):
+    @blp.arguments(CancelSchema, required=False)
+    @blp.response(200, InstanceDetailSchema)
+    def post(self, args: dict, instance_id: str) -> dict:
+        """Cancel a running instance; its ready tasks leave every inbox."""
+        service().cancel(instance_id, reason=(args or {}).get("reason"))
+        return _detail(instance_id)
+
+
+@blp.route("/<string:instance_id>/retry")
+class InstanceRetry(MethodView):
+    @blp.response(200, InstanceDetailSchema)
+    def post(self, instance_id: str) -> dict:
+        """Run the failed step of an instance in ``error`` again, once its cause is fixed."""
+        service().retry(instance_id)
+        return _detail(instance_id)

@@ -1,0 +1,1 @@
+"""cauce engine: runs the BPMN diagrams on SpiffWorkflow."""

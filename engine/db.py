@@ -1,0 +1,69 @@
+"""Database engines and sessions for SQLite (embedded default) and PostgreSQL.
+
+Writers must be serialized per instance. PostgreSQL does it with ``SELECT … FOR UPDATE`` on the
+instance row; SQLite has a single writer anyway, so write transactions start with
+``BEGIN IMMEDIATE`` and queue on the database lock instead of failing at commit time. Read-only
+units of work use plain deferred transactions so that listing the inbox never waits on a writer
+(WAL mode).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import create_engine, event
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+WRITE_OPTION = "cauce_write"
+
+
+def is_sqlite(engine: Engine) -> bool:
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str, *, lock_timeout_s: float = 10.0, **kwargs: Any) -> Engine:
+    """Create an engine with the connection settings cauce relies on."""
+    if url.startswith("sqlite"):
+        engine = create_engine(
+            url, connect_args={"timeout": lock_timeout_s, "check_same_thread": False}, **kwargs
+        )
+        _configure_sqlite(engine, lock_timeout_s)
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url.removeprefix("postgresql://")
+    engine = create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=20, **kwargs)
+
+    @event.listens_for(engine, "connect")
+    def _pg_connect(dbapi_connection: Any, _record: Any) -> None:
+        with dbapi_connection.cursor() as cursor:
+            cursor.execute(f"SET lock_timeout = '{int(lock_timeout_s * 1000)}ms'")
+        dbapi_connection.commit()
+
+    return engine
+
+
+def _configure_sqlite(engine: Engine, lock_timeout_s: float) -> None:
+    @event.listens_for(engine, "connect")
+    def _connect(dbapi_connection: Any, _record: Any) -> None:
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute(f"PRAGMA busy_timeout={int(lock_timeout_s * 1000)}")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _begin(conn: Any) -> None:
+        immediate = conn.get_execution_options().get(WRITE_OPTION, False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if immediate else "BEGIN")
+
+
+def make_session_factories(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
+    """Return (reader, writer) session factories sharing one connection pool."""
+    reader = sessionmaker(bind=engine, expire_on_commit=False)
+    writer = sessionmaker(
+        bind=engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+    )
+    return reader, writer

@@ -1,0 +1,45 @@
+"""Append-only, hash-chained history of each instance.
+
+Each event's hash covers its content and the previous event's hash (SHA-256 over a canonical
+JSON form), so editing, deleting or reordering a stored event breaks the chain from that point.
+Events are written by the same unit of work as the state change they describe.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from .models import Event, Instance
+
+
+def canonical(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+
+
+def event_hash(instance_id: str, seq: int, type_: str, at: datetime, actor: str | None,
+               element_id: str | None, payload: dict[str, Any], prev_hash: str) -> str:
+    body = canonical({
+        "instance_id": instance_id, "seq": seq, "type": type_, "at": at.isoformat(),
+        "actor": actor, "element_id": element_id, "payload": payload, "prev_hash": prev_hash,
+    })
+    return hashlib.sha256(body.encode()).hexdigest()
+
+
+def append(session: Session, instance: Instance, type_: str, *, at: datetime, actor: str | None = None,
+           element_id: str | None = None, payload: dict[str, Any] | None = None) -> Event:
+    """Add the next event of ``instance`` (whose row the caller holds locked)."""
+    payload = json.loads(canonical(payload or {}))
+    seq = instance.last_event_seq + 1
+    prev = instance.last_event_hash
+    digest = event_hash(instance.id, seq, type_, at, actor, element_id, payload, prev)
+    event = Event(instance_id=instance.id, seq=seq, type=type_, at=at, actor=actor,
+                  element_id=element_id, payload=payload, prev_hash=prev, hash=digest)
+    session.add(event)
+    instance.last_event_seq = seq
+    instance.last_event_hash = digest
+    return event

@@ -1,0 +1,115 @@
+"""Keep a workflow's live task tree small, whatever its history.
+
+SpiffWorkflow keeps every task it ever created in one tree and walks it (to depth 1000) to find
+work. A loop adds tasks below the previous turn's, so an instance that loops gets slower every
+turn and, after ~333 turns, silently reports itself completed (see
+``shared/notes/spiffworkflow-3.2.md``). cauce records every step in the instance's event history,
+so the tree only needs what the engine itself still reads:
+
+* the unfinished tasks (ready, waiting, started, predicted) and their descendants;
+* the parent of every unfinished task (joins look at it, a task inherits its data from it);
+* the direct children of unfinished tasks (a sequential multi-instance task reads its last
+  instance, a boundary-event parent its events);
+* every task where two live branches meet (their lowest common ancestors), so that "is this
+  task a descendant of that one" keeps its answer for every pair of kept tasks;
+* the root and its first child, which SpiffWorkflow treats specially, and the last completed
+  task, whose data is the instance's current data.
+
+Everything else is removed: finished branches entirely, and chains of finished ancestors are
+spliced out (a kept task is re-parented to its nearest kept ancestor). Sub-workflows owned by a
+removed task are dropped with it.
+"""
+
+from __future__ import annotations
+
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+_LIVE = TaskState.NOT_FINISHED_MASK | TaskState.ERROR
+
+
+def prune_workflow(workflow: BpmnWorkflow) -> int:
+    """Prune the top workflow and every running sub-workflow; return the number of tasks removed."""
+    removed = 0
+    for subprocess in list(workflow.subprocesses.values()):
+        if subprocess.parent_task_id in _all_task_ids(workflow):
+            removed += _prune_tree(subprocess, workflow)
+    removed += _prune_tree(workflow, workflow)
+    return removed
+
+
+def _all_task_ids(workflow: BpmnWorkflow) -> set[UUID]:
+    ids = set(workflow.tasks)
+    for subprocess in workflow.subprocesses.values():
+        ids.update(subprocess.tasks)
+    return ids
+
+
+def _prune_tree(wf, top: BpmnWorkflow) -> int:  # noqa: ANN001 - BpmnWorkflow or BpmnSubWorkflow
+    tasks: dict[UUID, Task] = wf.tasks
+    root = wf.task_tree
+    if root is None:
+        return 0
+    live = [t for t in tasks.values() if t._state & _LIVE]
+    if not live:
+        return 0  # a finished (sub)workflow is left whole; its owner decides whether it goes
+
+    # Tasks on a path from the root to a live task, and how many such paths fan out of each.
+    on_path: set[UUID] = set()
+    kept: set[UUID] = {root.id}
+    if root._children:
+        kept.add(root._children[0])
+    if wf.last_task is not None:
+        kept.add(wf.last_task.id)  # where the instance's current data is read from
+    for task in live:
+        kept.add(task.id)
+        kept.update(task._children)
+        if task._parent is not None:
+            kept.add(task._parent)
+        node: Task | None = task
+        while node is not None and node.id not in on_path:
+            on_path.add(node.id)
+            node = tasks.get(node._parent) if node._parent is not None else None
+
+    # Rebuild the tree in depth-first order: kept tasks hang under their nearest kept ancestor.
+    removed: list[UUID] = []
+    new_children: dict[UUID, list[UUID]] = {root.id: []}
+    stack: list[tuple[UUID, UUID | None]] = [(c, root.id) for c in reversed(root._children)]
+    while stack:
+        task_id, anchor = stack.pop()
+        task = tasks[task_id]
+        if task_id not in on_path and task_id not in kept:
+            removed.extend(_subtree_ids(tasks, task_id))
+            continue
+        is_branch_point = sum(1 for c in task._children if c in on_path) > 1
+        if task_id in kept or is_branch_point:
+            task._parent = anchor
+            new_children[anchor].append(task_id)
+            new_children[task_id] = []
+            anchor = task_id
+        else:
+            removed.append(task_id)
+        stack.extend((c, anchor) for c in reversed(task._children))
+
+    if not removed:
+        return 0
+    for task_id, children in new_children.items():
+        tasks[task_id]._children = children
+    for task_id in removed:
+        task = tasks.pop(task_id)
+        top.event_manager.remove_task(task)
+        if task_id in top.subprocesses:
+            top.delete_subprocess(task)
+    return len(removed)
+
+
+def _subtree_ids(tasks: dict[UUID, Task], task_id: UUID) -> list[UUID]:
+    ids, stack = [], [task_id]
+    while stack:
+        current = stack.pop()
+        ids.append(current)
+        stack.extend(tasks[current]._children)
+    return ids

@@ -1,0 +1,197 @@
+"""Execute workflows: start, load, advance, prune, and report what happened.
+
+This layer knows SpiffWorkflow and nothing about HTTP or the database. Every command is one call
+to :meth:`WorkflowRuntime.advance`, which runs the engine until it waits for people or time,
+prunes the finished part of the tree (see :mod:`engine.pruning`), and returns the elements that
+completed so that the caller can write them to the history in the same transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+from uuid import UUID
+
+from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
+from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
+from SpiffWorkflow.task import Task
+from SpiffWorkflow.util.task import TaskState
+
+from .pruning import prune_workflow
+from .scripting import CauceScriptEngine, ServiceCaller
+from .state import StateCodec
+
+_RECORDER = "_cauce_recorder"
+
+
+@dataclass
+class CompletedElement:
+    task_id: str
+    element_id: str
+    element_type: str
+    name: str | None
+    process_key: str
+
+
+@dataclass
+class ReadyTask:
+    task_id: str
+    element_id: str
+    name: str | None
+    lane: str | None
+    process_key: str
+    properties: dict[str, str]
+
+
+@dataclass
+class StepResult:
+    completed: list[CompletedElement] = field(default_factory=list)
+    error: dict[str, Any] | None = None
+
+
+class WorkflowRuntime:
+    """Runs SpiffWorkflow with cauce's script engine, pruning and completion recording."""
+
+    def __init__(self, *, script_timeout_s: float = 2.0, call_service: ServiceCaller | None = None) -> None:
+        self.codec = StateCodec()
+        self.script_engine = CauceScriptEngine(timeout_s=script_timeout_s, call_service=call_service)
+        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+
+    def instrument(self, specs: list[WorkflowSpec]) -> None:
+        """Record every completed element of these specs (done once per parsed spec)."""
+        for spec in specs:
+            for task_spec in spec.task_specs.values():
+                if not task_spec.completed_event.is_connected(_on_completed):
+                    task_spec.completed_event.connect(_on_completed)
+
+    def create(self, spec: WorkflowSpec, subprocess_specs: dict[str, WorkflowSpec], data: dict[str, Any]) -> BpmnWorkflow:
+        workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
+        # Initial data goes on the start task, from which every task inherits it.
+        for task in workflow.get_tasks(state=TaskState.READY):
+            task.data.update(data)
+        return workflow
+
+    def load(self, state: dict[str, Any], spec: WorkflowSpec, subprocess_specs: dict[str, WorkflowSpec]) -> BpmnWorkflow:
+        workflow = self.codec.load(state, spec, subprocess_specs)
+        workflow.script_engine = self.script_engine  # not serialized; see the notes
+        return workflow
+
+    def dump(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        return self.codec.dump(workflow)
+
+    def advance(self, workflow: BpmnWorkflow, action: Callable[[], Any] | None = None) -> StepResult:
+        """Run ``action`` (e.g. complete a task), then the engine until it waits; then prune."""
+        result = StepResult()
+        setattr(workflow, _RECORDER, result.completed)
+        try:
+            if action is not None:
+                action()
+            workflow.refresh_timers()
+            workflow.do_engine_steps()
+        except SpiffWorkflowException as exc:
+            result.error = _error_info(exc, self.clock())
+        except Exception as exc:  # a handler's own exception type
+            result.error = {"element_id": None, "message": f"{exc.__class__.__name__}: {exc}", "at": self.clock().isoformat()}
+        finally:
+            delattr(workflow, _RECORDER)
+        prune_workflow(workflow)
+        return result
+
+    def retry_errors(self, workflow: BpmnWorkflow) -> StepResult:
+        """Put tasks that failed back to READY and run the engine again."""
+
+        def reset() -> None:
+            for task in _all_tasks(workflow, TaskState.ERROR):
+                task._set_state(TaskState.READY)
+
+        return self.advance(workflow, reset)
+
+    def ready_human_tasks(self, workflow: BpmnWorkflow) -> list[ReadyTask]:
+        ready = []
+        for task in _all_tasks(workflow, TaskState.READY):
+            spec = task.task_spec
+            if not spec.manual:
+                continue
+            ready.append(
+                ReadyTask(
+                    task_id=str(task.id),
+                    element_id=spec.bpmn_id,
+                    name=spec.bpmn_name,
+                    lane=spec.lane,
+                    process_key=task.workflow.spec.name,
+                    properties=dict(spec.extensions.get("properties", {})),
+                )
+            )
+        return ready
+
+    def find_task(self, workflow: BpmnWorkflow, task_id: str) -> Task | None:
+        try:
+            return workflow.get_task_from_id(UUID(task_id))
+        except (ValueError, TaskNotFoundException):
+            return None
+
+    def status(self, workflow: BpmnWorkflow) -> str:
+        if workflow.is_completed():
+            return "completed"
+        if _all_tasks(workflow, TaskState.ERROR):
+            return "error"
+        return "running"
+
+    def current_data(self, workflow: BpmnWorkflow) -> dict[str, Any]:
+        """The data a user would call "the instance's data" now."""
+        if workflow.is_completed() and workflow.last_task is not None:
+            data = dict(workflow.last_task.data)
+        else:
+            data = {}
+            for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR):
+                data.update(task.data)
+        if not data.get("data_objects"):
+            data.pop("data_objects", None)
+        return self.codec.convert_data(data)
+
+    def next_timer_at(self, workflow: BpmnWorkflow) -> datetime | None:
+        due: list[datetime] = []
+        for task in workflow.top_workflow.event_manager.tasks.values():
+            value = task.internal_data.get("event_value")
+            if isinstance(value, str) and value[:1].isdigit():
+                try:
+                    due.append(datetime.fromisoformat(value))
+                except ValueError:
+                    continue
+        return min(due) if due else None
+
+
+def _all_tasks(workflow: BpmnWorkflow, state: int) -> list[Task]:
+    tasks = workflow.get_tasks(state=state)
+    for sub in workflow.subprocesses.values():
+        tasks.extend(sub.get_tasks(state=state))
+    return tasks
+
+
+def _on_completed(workflow: Any, task: Task) -> None:
+    sink = getattr(workflow.top_workflow, _RECORDER, None)
+    spec = task.task_spec
+    if sink is None or getattr(spec, "bpmn_id", None) is None:
+        return
+    sink.append(
+        CompletedElement(
+            task_id=str(task.id),
+            element_id=spec.bpmn_id,
+            element_type=type(spec).__name__,
+            name=spec.bpmn_name,
+            process_key=workflow.spec.name,
+        )
+    )
+
+
+def _error_info(exc: SpiffWorkflowException, now: datetime) -> dict[str, Any]:
+    task = getattr(exc, "task", None)
+    element_id = getattr(getattr(task, "task_spec", None), "bpmn_id", None) if task else None
+    message = str(exc)
+    cause = getattr(exc, "exception", None)
+    if cause is not None and str(cause) not in message:
+        message = f"{message}: {cause}"
+    return {"element_id": element_id, "message": message, "at": now.isoformat()}

@@ -1,0 +1,322 @@
+"""Use cases of cauce: deploy, start, complete, cancel, retry, wake timers.
+
+Each public method is one transaction. A mutation locks the instance row first (``FOR UPDATE``
+on PostgreSQL, ``BEGIN IMMEDIATE`` on SQLite), so two requests on one instance run one after
+the other and the second sees what the first did; the state, the human-task rows and the history
+events of a step commit together or not at all.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from . import history
+from .errors import Conflict, InvalidInput, NotFound
+from .models import Definition, HumanTask, Instance, InstanceState
+from .parsing import checksum, parse_definition
+from .runtime import StepResult, WorkflowRuntime
+from .specs import SpecStore, latest
+from .uow import UnitOfWork
+
+Clock = Callable[[], datetime]
+
+
+@dataclass
+class DeployResult:
+    definition: Definition
+    created: bool
+
+
+class WorkflowService:
+    """The engine's entry point for every caller (HTTP API, CLI, scheduler, tests)."""
+
+    def __init__(self, uow: UnitOfWork, runtime: WorkflowRuntime, *, clock: Clock | None = None) -> None:
+        self.uow = uow
+        self.runtime = runtime
+        self.specs = SpecStore(runtime)
+        self.clock: Clock = clock or (lambda: datetime.now(UTC))
+        runtime.clock = self.clock
+
+    # -- definitions -------------------------------------------------------------------------
+
+    def deploy(self, xml: bytes, *, source_name: str = "upload.bpmn", actor: str | None = None) -> DeployResult:
+        """Deploy a BPMN document as the next version of its process, unless it is unchanged."""
+        parsed = parse_definition(xml, source_name=source_name)
+        with self.uow.write() as session:
+            current = latest(session, parsed.key)
+            if current is not None and current.checksum == parsed.checksum:
+                return DeployResult(current, created=False)
+            definition = Definition(
+                key=parsed.key, version=(current.version + 1) if current else 1, name=parsed.name,
+                manual_key=parsed.manual_key, bpmn_xml=parsed.xml.decode(), checksum=parsed.checksum,
+                called_keys=parsed.called_keys, deployed_at=self.clock(), deployed_by=actor,
+                source_name=source_name,
+            )
+            session.add(definition)
+            session.commit()
+            return DeployResult(definition, created=True)
+
+    def deploy_directory(self, directory: Path, *, actor: str | None = None) -> list[DeployResult]:
+        """Deploy every ``.bpmn`` file below ``directory`` (unchanged files are skipped)."""
+        results = []
+        for path in sorted(directory.rglob("*.bpmn")):
+            results.append(self.deploy(path.read_bytes(), source_name=str(path.relative_to(directory)), actor=actor))
+        return results
+
+    def list_definitions(self) -> list[Definition]:
+        with self.uow.read() as session:
+            return list(session.scalars(select(Definition).order_by(Definition.key, Definition.version)))
+
+    def definition_versions(self, key: str) -> list[Definition]:
+        with self.uow.read() as session:
+            versions = list(session.scalars(
+                select(Definition).where(Definition.key == key).order_by(Definition.version)))
+        if not versions:
+            raise NotFound(f"No definition has the key {key!r}.", key=key)
+        return versions
+
+    def definition_version(self, key: str, version: int) -> Definition:
+        with self.uow.read() as session:
+            found = session.scalars(
+                select(Definition).where(Definition.key == key, Definition.version == version)).first()
+        if found is None:
+            raise NotFound(f"Definition {key!r} has no version {version}.", key=key, version=version)
+        return found
+
+    # -- instances ---------------------------------------------------------------------------
+
+    def start(self, key: str, data: dict[str, Any] | None = None, *, business_key: str | None = None,
+              requester: str | None = None) -> Instance:
+        data = dict(data or {})
+        with self.uow.write() as session:
+            definition = latest(session, key)
+            if definition is None:
+                raise NotFound(f"No definition has the key {key!r}; deploy it first.", key=key)
+            called = self.specs.pin_called(session, definition)
+            spec, subs = self.specs.bundle(session, definition, called)
+            now = self.clock()
+            instance = Instance(
+                id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
+                called_definitions=called, status="running", business_key=business_key,
+                requester=requester, started_at=now, updated_at=now, data={}, revision=0,
+                last_event_seq=0, last_event_hash="",
+            )
+            session.add(instance)
+            session.flush()  # the history rows reference it
+            history.append(session, instance, "instance_started", at=now, actor=requester, payload={
+                "definition_key": definition.key, "definition_version": definition.version,
+                "called_definitions": called, "business_key": business_key, "data": data,
+            })
+            workflow = self.runtime.create(spec, subs, data)
+            result = self.runtime.advance(workflow)
+            self._save(session, instance, workflow, result, actor=requester)
+            session.commit()
+            return instance
+
+    def complete_task(self, task_id: str, data: dict[str, Any] | None = None, *, actor: str | None = None) -> Instance:
+        """Complete a ready user task with ``data``; 409 if it is no longer ready."""
+        data = dict(data or {})
+        with self.uow.write() as session:
+            row = session.get(HumanTask, task_id)
+            if row is None:
+                raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
+            instance = self._lock(session, row.instance_id)
+            session.refresh(row)
+            if row.status != "ready":
+                raise Conflict(f"Task {task_id} is {row.status}, not ready; reload the inbox.",
+                               task_id=task_id, status=row.status)
+            workflow = self._load(session, instance)
+            task = self.runtime.find_task(workflow, task_id)
+            if task is None or not task.task_spec.manual:
+                raise Conflict(f"Task {task_id} is no longer waiting in its instance.", task_id=task_id)
+
+            def complete() -> None:
+                task.data.update(data)
+                task.run()
+
+            now = self.clock()
+            row.status, row.completed_at, row.completed_by, row.submitted = "completed", now, actor, data
+            history.append(session, instance, "task_completed", at=now, actor=actor, element_id=row.element_id,
+                           payload={"task_id": task_id, "data": data})
+            result = self.runtime.advance(workflow, complete)
+            self._save(session, instance, workflow, result, actor=actor)
+            session.commit()
+            return instance
+
+    def cancel(self, instance_id: str, *, actor: str | None = None, reason: str | None = None) -> Instance:
+        with self.uow.write() as session:
+            instance = self._lock(session, instance_id)
+            if instance.status in ("completed", "cancelled"):
+                raise Conflict(f"Instance {instance_id} is already {instance.status}.", status=instance.status)
+            now = self.clock()
+            instance.status, instance.ended_at, instance.updated_at = "cancelled", now, now
+            instance.next_timer_at = None
+            instance.revision += 1
+            session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == "ready")
+                            .values(status="cancelled"))
+            history.append(session, instance, "instance_cancelled", at=now, actor=actor, payload={"reason": reason})
+            session.commit()
+            return instance
+
+    def retry(self, instance_id: str, *, actor: str | None = None) -> Instance:
+        """Run the failed step again, after its cause was fixed."""
+        with self.uow.write() as session:
+            instance = self._lock(session, instance_id)
+            if instance.status != "error":
+                raise Conflict(f"Instance {instance_id} is {instance.status}; only an instance in error can be retried.",
+                               status=instance.status)
+            workflow = self._load(session, instance)
+            history.append(session, instance, "instance_retried", at=self.clock(), actor=actor,
+                           element_id=(instance.error or {}).get("element_id"))
+            result = self.runtime.retry_errors(workflow)
+            self._save(session, instance, workflow, result, actor=actor)
+            session.commit()
+            return instance
+
+    def fire_due_timers(self, *, limit: int = 100) -> int:
+        """Advance instances whose earliest timer is due; returns how many were advanced."""
+        now = self.clock()
+        with self.uow.read() as session:
+            due = list(session.scalars(
+                select(Instance.id).where(Instance.status == "running", Instance.next_timer_at <= now)
+                .order_by(Instance.next_timer_at).limit(limit)))
+        fired = 0
+        for instance_id in due:
+            with self.uow.write() as session:
+                instance = self._lock(session, instance_id)
+                if instance.status != "running" or instance.next_timer_at is None or instance.next_timer_at > now:
+                    continue  # another worker got there first
+                workflow = self._load(session, instance)
+                result = self.runtime.advance(workflow)
+                self._save(session, instance, workflow, result, actor="scheduler")
+                session.commit()
+                fired += 1
+        return fired
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def get_instance(self, instance_id: str) -> tuple[Instance, list[HumanTask]]:
+        with self.uow.read() as session:
+            instance = session.get(Instance, instance_id)
+            if instance is None:
+                raise NotFound(f"Instance {instance_id} does not exist.", instance_id=instance_id)
+            tasks = list(session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == instance_id, HumanTask.status == "ready").order_by(HumanTask.created_at)))
+            return instance, tasks
+
+    def list_instances(self, *, definition: str | None = None, status: str | None = None,
+                       business_key: str | None = None, page: int = 1, page_size: int = 50) -> tuple[list[Instance], int]:
+        query = select(Instance)
+        if definition:
+            query = query.where(Instance.definition_key == definition)
+        if status:
+            query = query.where(Instance.status == status)
+        if business_key:
+            query = query.where(Instance.business_key == business_key)
+        with self.uow.read() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = list(session.scalars(query.order_by(Instance.started_at.desc(), Instance.id)
+                                        .offset((page - 1) * page_size).limit(page_size)))
+        return rows, total
+
+    def list_tasks(self, *, status: str | None = "ready", instance_id: str | None = None,
+                   definition: str | None = None, lane: str | None = None,
+                   page: int = 1, page_size: int = 50) -> tuple[list[HumanTask], int]:
+        query = select(HumanTask)
+        if status:
+            query = query.where(HumanTask.status == status)
+        if instance_id:
+            query = query.where(HumanTask.instance_id == instance_id)
+        if definition:
+            query = query.where(HumanTask.definition_key == definition)
+        if lane:
+            query = query.where(HumanTask.lane == lane)
+        with self.uow.read() as session:
+            total = session.scalar(select(func.count()).select_from(query.subquery())) or 0
+            rows = list(session.scalars(query.order_by(HumanTask.created_at, HumanTask.id)
+                                        .offset((page - 1) * page_size).limit(page_size)))
+        return rows, total
+
+    def get_task(self, task_id: str) -> HumanTask:
+        with self.uow.read() as session:
+            row = session.get(HumanTask, task_id)
+        if row is None:
+            raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
+        return row
+
+    # -- internals ---------------------------------------------------------------------------
+
+    def _lock(self, session: Session, instance_id: str) -> Instance:
+        instance = session.get(Instance, instance_id, with_for_update=True, populate_existing=True)
+        if instance is None:
+            raise NotFound(f"Instance {instance_id} does not exist.", instance_id=instance_id)
+        return instance
+
+    def _load(self, session: Session, instance: Instance):  # noqa: ANN202 - BpmnWorkflow
+        if instance.status in ("completed", "cancelled"):
+            raise Conflict(f"Instance {instance.id} is {instance.status}.", status=instance.status)
+        spec, subs = self.specs.bundle(session, instance.definition, instance.called_definitions)
+        state = session.get(InstanceState, instance.id)
+        assert state is not None
+        return self.runtime.load(state.state, spec, subs)
+
+    def _save(self, session: Session, instance: Instance, workflow: Any, result: StepResult, *, actor: str | None) -> None:
+        now = self.clock()
+        for element in result.completed:
+            history.append(session, instance, "element_completed", at=now, actor=actor, element_id=element.element_id,
+                           payload={"task_id": element.task_id, "type": element.element_type,
+                                    "name": element.name, "process": element.process_key})
+        self._sync_human_tasks(session, instance, workflow, now)
+        status = self.runtime.status(workflow)
+        if result.error is not None:
+            status = "error"
+            instance.error = result.error
+            history.append(session, instance, "instance_error", at=now, actor=actor,
+                           element_id=result.error.get("element_id"), payload=result.error)
+        elif status != "error":
+            instance.error = None
+        previous = instance.status
+        instance.status = status
+        instance.data = self.runtime.current_data(workflow)
+        instance.next_timer_at = self.runtime.next_timer_at(workflow) if status == "running" else None
+        instance.updated_at = now
+        instance.revision += 1
+        if status == "completed" and previous != "completed":
+            instance.ended_at = now
+            history.append(session, instance, "instance_completed", at=now, actor=actor)
+        state_row = session.get(InstanceState, instance.id)
+        dumped = self.runtime.dump(workflow)
+        if state_row is None:
+            session.add(InstanceState(instance_id=instance.id, state=dumped))
+        else:
+            state_row.state = dumped
+
+    def _sync_human_tasks(self, session: Session, instance: Instance, workflow: Any, now: datetime) -> None:
+        ready = {t.task_id: t for t in self.runtime.ready_human_tasks(workflow)}
+        existing = {row.id: row for row in session.scalars(
+            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+        for task_id, row in existing.items():
+            if task_id not in ready:
+                row.status = "cancelled"  # interrupted (boundary event, cancel) without completion
+        for task_id, task in ready.items():
+            if task_id in existing:
+                continue
+            roles = [r.strip() for r in task.properties.get("candidateRoles", "").split(";") if r.strip()]
+            session.add(HumanTask(
+                id=task_id, instance_id=instance.id, definition_key=instance.definition_key,
+                process_key=task.process_key, element_id=task.element_id, name=task.name, lane=task.lane,
+                candidate_roles=roles, status="ready", created_at=now,
+            ))
+            history.append(session, instance, "task_ready", at=now, element_id=task.element_id,
+                           payload={"task_id": task_id, "lane": task.lane, "name": task.name})
+
+
+__all__ = ["DeployResult", "WorkflowService", "checksum"]

@@ -1,0 +1,53 @@
+"""Every setting of cauce, read from ``CAUCE_*`` environment variables in one place.
+
+Each field says its default and why; nothing else in the code reads the environment.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+_REPO = Path(__file__).resolve().parent.parent
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(f"CAUCE_{name}", default)
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Runtime configuration; build with :meth:`from_env` or pass values in tests."""
+
+    # An SQLite file works with zero setup; PostgreSQL is the multi-worker deployment.
+    database_url: str = f"sqlite:///{_REPO / 'var' / 'cauce.db'}"
+    # Loopback by default: exposing the API is a deliberate act.
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # The diagrams deployed by `cauce deploy` / `make run`.
+    bpmn_dir: Path = _REPO / "bpmn"
+    # In-process scheduler: one process is the default deployment; tests and extra workers opt out.
+    scheduler_enabled: bool = True
+    # Ceiling for a script task or gateway condition: a runaway loop must not hold a worker.
+    script_timeout_s: float = 2.0
+    # How long a writer waits for the instance lock before answering 409 instead of hanging.
+    lock_timeout_s: float = 10.0
+    # Largest page the list endpoints return, to keep a response bounded.
+    max_page_size: int = 500
+    extra: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_env(cls) -> Settings:
+        """Settings from ``CAUCE_*`` variables, defaults for the rest."""
+        default = cls()
+        return cls(
+            database_url=_env("DATABASE_URL", default.database_url),
+            host=_env("HOST", default.host),
+            port=int(_env("PORT", str(default.port))),
+            bpmn_dir=Path(_env("BPMN_DIR", str(default.bpmn_dir))),
+            scheduler_enabled=_env("SCHEDULER", "1") not in ("0", "false", "no"),
+            script_timeout_s=float(_env("SCRIPT_TIMEOUT_S", str(default.script_timeout_s))),
+            lock_timeout_s=float(_env("LOCK_TIMEOUT_S", str(default.lock_timeout_s))),
+            max_page_size=int(_env("MAX_PAGE_SIZE", str(default.max_page_size))),
+        )

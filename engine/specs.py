@@ -1,0 +1,74 @@
+"""Parsed specs, cached per definition version, and the bundle an instance runs on.
+
+Parsing costs milliseconds; loading an instance must not. A definition version never changes
+once deployed, so its parsed spec is cached by id for the life of the process.
+"""
+
+from __future__ import annotations
+
+from threading import Lock
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
+
+from .errors import InvalidInput
+from .models import Definition
+from .parsing import ParsedDefinition, parse_definition
+from .runtime import WorkflowRuntime
+
+
+class SpecStore:
+    def __init__(self, runtime: WorkflowRuntime) -> None:
+        self._runtime = runtime
+        self._cache: dict[int, ParsedDefinition] = {}
+        self._lock = Lock()
+
+    def parsed(self, definition: Definition) -> ParsedDefinition:
+        cached = self._cache.get(definition.id)
+        if cached is not None:
+            return cached
+        parsed = parse_definition(definition.bpmn_xml.encode(), source_name=definition.source_name or definition.key)
+        self._runtime.instrument([parsed.spec, *parsed.local_specs.values()])
+        with self._lock:
+            return self._cache.setdefault(definition.id, parsed)
+
+    def pin_called(self, session: Session, definition: Definition) -> dict[str, int]:
+        """Latest version of every process this definition calls, transitively."""
+        pinned: dict[str, int] = {}
+        pending = list(self.parsed(definition).called_keys)
+        while pending:
+            key = pending.pop()
+            if key in pinned:
+                continue
+            callee = latest(session, key)
+            if callee is None:
+                raise InvalidInput(
+                    f"Process {definition.key!r} calls {key!r}, which is not deployed. "
+                    "Deploy its diagram first.", missing=key,
+                )
+            pinned[key] = callee.id
+            pending.extend(self.parsed(callee).called_keys)
+        return pinned
+
+    def bundle(self, session: Session, definition: Definition, called: dict[str, int]) -> tuple[WorkflowSpec, dict[str, WorkflowSpec]]:
+        top = self.parsed(definition)
+        subprocess_specs = dict(top.local_specs)
+        for key, definition_id in called.items():
+            callee = self._cache.get(definition_id) or self.parsed(_get(session, definition_id))
+            subprocess_specs[key] = callee.spec
+            subprocess_specs.update(callee.local_specs)
+        return top.spec, subprocess_specs
+
+
+def latest(session: Session, key: str) -> Definition | None:
+    return session.scalars(
+        select(Definition).where(Definition.key == key).order_by(Definition.version.desc()).limit(1)
+    ).first()
+
+
+def _get(session: Session, definition_id: int) -> Definition:
+    definition = session.get(Definition, definition_id)
+    if definition is None:
+        raise InvalidInput(f"Definition {definition_id} does not exist.")
+    return definition

@@ -1,0 +1,35 @@
+"""The one business-error type that handlers raise.
+
+A business error is an expected outcome of the procedure (an expired certificate, an unreadable
+layout sent by the requester) that a diagram handles with an error boundary event, as opposed to a
+bug or an infrastructure failure. The engine maps it to the BPMN error whose code equals
+:attr:`BusinessError.code`, so the code is part of the contract with the diagrams and must be a
+stable ASCII identifier; the message is for people and is written in Spanish.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class BusinessError(Exception):
+    """An expected, routable failure of a handler.
+
+    Subclasses set ``code`` as a class attribute; it can also be given per instance.
+    ``details`` carries the handler's partial result (JSON-serialisable) so that the process can
+    still show what was found, e.g. the dates of a certificate that turned out to be expired.
+    """
+
+    code: str = "error_de_negocio"
+
+    def __init__(
+        self, message: str, *, code: str | None = None, details: Any | None = None
+    ) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.details = details
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
