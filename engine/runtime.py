@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 from uuid import UUID
 
@@ -20,6 +20,7 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from .clock import Clock, system_clock, using_clock
 from .pruning import prune_workflow
 from .scripting import CauceScriptEngine, ServiceCaller
 from .state import StateCodec
@@ -58,7 +59,7 @@ class WorkflowRuntime:
     def __init__(self, *, script_timeout_s: float = 2.0, call_service: ServiceCaller | None = None) -> None:
         self.codec = StateCodec()
         self.script_engine = CauceScriptEngine(timeout_s=script_timeout_s, call_service=call_service)
-        self.clock: Callable[[], datetime] = lambda: datetime.now(UTC)
+        self.clock: Clock = system_clock
 
     def instrument(self, specs: list[WorkflowSpec]) -> None:
         """Record every completed element of these specs (done once per parsed spec)."""
@@ -87,10 +88,11 @@ class WorkflowRuntime:
         result = StepResult()
         setattr(workflow, _RECORDER, result.completed)
         try:
-            if action is not None:
-                action()
-            workflow.refresh_timers()
-            workflow.do_engine_steps()
+            with using_clock(self.clock):
+                if action is not None:
+                    action()
+                workflow.refresh_timers()
+                workflow.do_engine_steps()
         except SpiffWorkflowException as exc:
             result.error = _error_info(exc, self.clock())
         except Exception as exc:  # a handler's own exception type

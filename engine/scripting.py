@@ -25,8 +25,8 @@ from RestrictedPython.Guards import (
     safe_builtins,
     safer_getattr,
 )
-from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.bpmn.exceptions import WorkflowTaskException
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 
 from .errors import ScriptError
@@ -151,4 +151,13 @@ class CauceScriptEngine(PythonScriptEngine):
                 f"No handler can run here for service '{operation_name}'", task=task
             )
         params = {name: spec["value"] for name, spec in (operation_params or {}).items()}
-        return json.dumps(self._call_service(task, operation_name, params))
+        try:
+            result = self._call_service(task, operation_name, params)
+        except SpiffWorkflowException:
+            raise  # already carries the task (e.g. a BPMN error the diagram routes)
+        except Exception as exc:
+            # Wrapped so that the error names the element, which an operator needs to find it.
+            raise WorkflowTaskException(
+                f"Handler '{operation_name}' failed: {exc.__class__.__name__}: {exc}", task=task, exception=exc
+            ) from exc
+        return json.dumps(result)

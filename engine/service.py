@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import history
-from .errors import Conflict, InvalidInput, NotFound
+from .errors import Conflict, NotFound
 from .models import Definition, HumanTask, Instance, InstanceState
 from .parsing import checksum, parse_definition
 from .runtime import StepResult, WorkflowRuntime

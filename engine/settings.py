@@ -29,6 +29,8 @@ class Settings:
     bpmn_dir: Path = _REPO / "bpmn"
     # In-process scheduler: one process is the default deployment; tests and extra workers opt out.
     scheduler_enabled: bool = True
+    # How often due timers are looked for; timers in the manual are hours and days apart.
+    scheduler_interval_s: float = 5.0
     # Ceiling for a script task or gateway condition: a runaway loop must not hold a worker.
     script_timeout_s: float = 2.0
     # How long a writer waits for the instance lock before answering 409 instead of hanging.
@@ -47,6 +49,7 @@ class Settings:
             port=int(_env("PORT", str(default.port))),
             bpmn_dir=Path(_env("BPMN_DIR", str(default.bpmn_dir))),
             scheduler_enabled=_env("SCHEDULER", "1") not in ("0", "false", "no"),
+            scheduler_interval_s=float(_env("SCHEDULER_INTERVAL_S", str(default.scheduler_interval_s))),
             script_timeout_s=float(_env("SCRIPT_TIMEOUT_S", str(default.script_timeout_s))),
             lock_timeout_s=float(_env("LOCK_TIMEOUT_S", str(default.lock_timeout_s))),
             max_page_size=int(_env("MAX_PAGE_SIZE", str(default.max_page_size))),

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 from threading import Lock
 
+from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 
 from .errors import InvalidInput
 from .models import Definition

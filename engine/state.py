@@ -13,8 +13,8 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import WorkflowConverter
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
+from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
 
 STATE_FORMAT = 1
 

@@ -105,7 +105,7 @@ BOUNDARY_TIMER = _doc(
         + '<bpmn:boundaryEvent id="reminder" attachedToRef="Task_work" cancelActivity="false">'
         '<bpmn:timerEventDefinition><bpmn:timeDuration>"PT1H"</bpmn:timeDuration>'
         "</bpmn:timerEventDefinition></bpmn:boundaryEvent>"
-        + _script("remind", "reminders = reminders + 1 if 'reminders' in globals() else 1")
+        + _script("remind", "reminders = reminders + 1")
         + '<bpmn:endEvent id="reminded"/>'
         + _flow("reminder", "remind")
         + _flow("remind", "reminded"),

@@ -1,0 +1,57 @@
+"""The HTTP face of cauce: ``create_app`` wires settings, engine, handlers and routes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Flask
+from flask_smorest import Api
+
+from engine.bootstrap import build
+from engine.clock import Clock
+from engine.handler_registry import HandlerRegistry
+from engine.scheduler import start_scheduler
+from engine.settings import Settings
+
+from .context import Cauce
+from .errors import register_error_handlers
+from .routes import definitions, health, instances, tasks
+
+
+def default_handlers() -> HandlerRegistry:
+    """The built-in handlers of ``handlers/``, registered by name."""
+    from handlers.registry import register_builtin
+
+    registry = HandlerRegistry()
+    register_builtin(registry)
+    return registry
+
+
+def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
+               handlers: HandlerRegistry | None = None, scheduler: bool | None = None) -> Flask:
+    """Build the app; tests pass their own settings, clock and handlers, production reads the env."""
+    settings = settings or Settings.from_env()
+    app = Flask("cauce")
+    app.config.update(
+        API_TITLE="cauce",
+        API_VERSION="v1",
+        OPENAPI_VERSION="3.0.3",
+        OPENAPI_URL_PREFIX="/api",
+        OPENAPI_JSON_PATH="openapi.json",
+        OPENAPI_SWAGGER_UI_PATH="/docs",
+        OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
+        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        JSON_SORT_KEYS=False,
+    )
+    wiring = build(settings, handlers=handlers if handlers is not None else default_handlers(), clock=clock)
+    api = Api(app, spec_kwargs={"info": {"description": "BPMN orchestration of the DGTIT procedures manual."}})
+    app.register_blueprint(health.bp)
+    for module in (definitions, instances, tasks):
+        api.register_blueprint(module.blp)
+    register_error_handlers(app)  # after Api, so ours win over flask-smorest's
+    running: Any = None
+    if settings.scheduler_enabled if scheduler is None else scheduler:
+        running = start_scheduler(wiring.service, interval_s=settings.scheduler_interval_s)
+    app.extensions["cauce"] = Cauce(settings=settings, service=wiring.service, scheduler=running)
+    app.extensions["cauce_db"] = wiring.db
+    return app

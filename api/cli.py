@@ -1,0 +1,120 @@
+"""The ``cauce`` command: migrate the database, deploy diagrams, serve the API.
+
+Every subcommand reads the same ``CAUCE_*`` settings as the server, so ``.venv/bin/cauce`` acts
+on the database that ``make run`` serves.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from engine.errors import EngineError
+from engine.settings import Settings
+
+_MIGRATIONS = Path(__file__).resolve().parent.parent / "migrations"
+
+
+def _alembic_config(settings: Settings) -> Any:
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(_MIGRATIONS))
+    config.set_main_option("sqlalchemy.url", settings.database_url.replace("%", "%%"))
+    return config
+
+
+def db_upgrade(settings: Settings, revision: str = "head") -> None:
+    from alembic import command
+
+    if settings.database_url.startswith("sqlite:///"):
+        Path(settings.database_url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
+    command.upgrade(_alembic_config(settings), revision)
+
+
+def deploy(settings: Settings, paths: Sequence[Path]) -> int:
+    """Deploy files or folders of diagrams; prints one line per diagram. Returns the failures."""
+    from api import default_handlers
+    from engine.bootstrap import build
+
+    wiring = build(settings, handlers=default_handlers())
+    failures = 0
+    created = unchanged = 0
+    try:
+        for path in paths:
+            files = sorted(path.rglob("*.bpmn")) if path.is_dir() else [path]
+            for file in files:
+                name = str(file.relative_to(path)) if path.is_dir() else file.name
+                try:
+                    result = wiring.service.deploy(file.read_bytes(), source_name=name, actor="cli")
+                except EngineError as exc:
+                    failures += 1
+                    print(f"FAILED     {name}: {exc.message} {exc.details or ''}", file=sys.stderr)
+                    continue
+                d = result.definition
+                created += result.created
+                unchanged += not result.created
+                print(f"{'deployed ' if result.created else 'unchanged'}  {d.key} v{d.version}  ({name})")
+    finally:
+        wiring.db.dispose()
+    print(f"{created} deployed, {unchanged} unchanged, {failures} failed")
+    return failures
+
+
+def serve(settings: Settings, *, workers: int, threads: int) -> None:
+    """Serve with gunicorn (a production WSGI server), the app built inside each worker."""
+    from gunicorn.app.base import BaseApplication
+
+    class _Server(BaseApplication):  # type: ignore[misc]
+        def load_config(self) -> None:
+            self.cfg.set("bind", f"{settings.host}:{settings.port}")
+            self.cfg.set("workers", workers)
+            self.cfg.set("threads", threads)
+            self.cfg.set("worker_class", "gthread")
+            self.cfg.set("accesslog", "-")
+
+        def load(self) -> Any:
+            from api import create_app
+
+            return create_app(settings)
+
+    print(f"cauce serving on http://{settings.host}:{settings.port} ({settings.database_url.split('://')[0]})")
+    _Server().run()
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="cauce", description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="command", required=True)
+    db = sub.add_parser("db", help="database schema")
+    db.add_argument("action", choices=["upgrade"])
+    db.add_argument("revision", nargs="?", default="head")
+    dep = sub.add_parser("deploy", help="deploy .bpmn files or folders (default: the bpmn/ folder)")
+    dep.add_argument("paths", nargs="*", type=Path)
+    for name, text in (("serve", "serve the API"), ("run", "upgrade the database, deploy bpmn/, serve")):
+        p = sub.add_parser(name, help=text)
+        p.add_argument("--workers", type=int, default=1)
+        p.add_argument("--threads", type=int, default=4)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    settings = Settings.from_env()
+
+    if args.command == "db":
+        db_upgrade(settings, args.revision)
+        print(f"database at revision {args.revision}")
+        return 0
+    if args.command == "deploy":
+        return 1 if deploy(settings, args.paths or [settings.bpmn_dir]) else 0
+    if args.command == "run":
+        db_upgrade(settings)
+        if deploy(settings, [settings.bpmn_dir]):
+            return 1
+    serve(settings, workers=args.workers, threads=args.threads)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
