@@ -108,7 +108,8 @@ class InstanceState(Base):
     __tablename__ = "instance_states"
 
     instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), primary_key=True)
-    state: Mapped[dict[str, Any]] = mapped_column()
+    # Plain JSON, not JSONB: it is never queried, JSON is cheaper to write, and it keeps key order.
+    state: Mapped[dict[str, Any]] = mapped_column(JSON())
     instance: Mapped[Instance] = relationship(back_populates="state")
 
 

@@ -255,7 +255,11 @@ class WorkflowService:
     # -- internals ---------------------------------------------------------------------------
 
     def _lock(self, session: Session, instance_id: str) -> Instance:
-        instance = session.get(Instance, instance_id, with_for_update=True, populate_existing=True)
+        # ``OF instances``: the definition is eager-joined and must not be locked (nor can it be, on
+        # the nullable side of an outer join).
+        instance = session.scalars(
+            select(Instance).where(Instance.id == instance_id).with_for_update(of=Instance)
+            .execution_options(populate_existing=True)).first()
         if instance is None:
             raise NotFound(f"Instance {instance_id} does not exist.", instance_id=instance_id)
         return instance

@@ -40,7 +40,7 @@ class StateCodec:
         self, dct: dict[str, Any], spec: WorkflowSpec, subprocess_specs: dict[str, WorkflowSpec]
     ) -> BpmnWorkflow:
         conv = self._converter
-        dct = dict(dct)  # the converter pops keys
+        dct = _parents_first(dct)
         workflow = BpmnWorkflow(spec, subprocess_specs, deserializing=True)
         workflow.tasks = conv.mapping_from_dict(dct["tasks"], UUID, workflow=workflow)
         workflow.task_tree = workflow.tasks.get(UUID(dct["root"]))
@@ -52,3 +52,30 @@ class StateCodec:
     def convert_data(self, data: dict[str, Any]) -> Any:
         """Task data in the JSON form the serializer gives it (dates, decimals, …)."""
         return self._converter.registry.convert(data)
+
+
+def _parents_first(dct: dict[str, Any]) -> dict[str, Any]:
+    """A copy of ``dct`` whose task mappings list every parent before its children.
+
+    SpiffWorkflow stores a task's data as a delta against its parent and rebuilds it while it
+    reads the tasks in mapping order, so a store that reorders keys (PostgreSQL's JSONB, a
+    ``sort_keys`` dump) would silently lose data. We do not rely on the store keeping order.
+    """
+    out = dict(dct)  # the converter pops keys
+    out["tasks"] = _ordered(dct["tasks"], dct["root"])
+    out["subprocesses"] = {
+        sid: {**sub, "tasks": _ordered(sub["tasks"], sub["root"])} for sid, sub in dct.get("subprocesses", {}).items()
+    }
+    return out
+
+
+def _ordered(tasks: dict[str, Any], root: str | None) -> dict[str, Any]:
+    ordered: dict[str, Any] = {}
+    queue = [root] if root in tasks else []
+    while queue:
+        task_id = queue.pop()
+        ordered[task_id] = tasks[task_id]
+        queue.extend(reversed([c for c in tasks[task_id]["children"] if c in tasks and c not in ordered]))
+    for task_id, task in tasks.items():  # anything unreachable keeps its place after the tree
+        ordered.setdefault(task_id, task)
+    return ordered

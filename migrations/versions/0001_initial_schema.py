@@ -105,7 +105,7 @@ def upgrade() -> None:
 
     op.create_table('instance_states',
     sa.Column('instance_id', sa.String(length=36), nullable=False),
-    sa.Column('state', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('state', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['instances.id'], ),
     sa.PrimaryKeyConstraint('instance_id')
     )
