@@ -167,10 +167,16 @@ class WorkflowRuntime:
 
 
 def _all_tasks(workflow: BpmnWorkflow, state: int) -> list[Task]:
-    tasks = workflow.get_tasks(state=state)
+    """Tasks in ``state`` in the workflow and its sub-workflows, each once.
+
+    ``get_tasks`` already descends into running sub-workflows; the explicit pass over
+    ``subprocesses`` catches any it does not reach, and the id check drops the overlap.
+    """
+    found: dict[UUID, Task] = {t.id: t for t in workflow.get_tasks(state=state)}
     for sub in workflow.subprocesses.values():
-        tasks.extend(sub.get_tasks(state=state))
-    return tasks
+        for task in sub.get_tasks(state=state):
+            found.setdefault(task.id, task)
+    return list(found.values())
 
 
 def _on_completed(workflow: Any, task: Task) -> None:
