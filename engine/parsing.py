@@ -18,6 +18,7 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import InvalidDefinition
+from .forms import Form, FormDefinitionError, read_forms
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -39,6 +40,8 @@ class ParsedDefinition:
     # Process keys of call activities that live in other definitions.
     called_keys: list[str] = field(default_factory=list)
     xml: bytes = b""
+    # The camunda:formData form of each user task, by element id.
+    forms: dict[str, Form] = field(default_factory=dict)
 
 
 def checksum(xml: bytes) -> str:
@@ -85,6 +88,10 @@ def parse_definition(xml: bytes | str, *, source_name: str = "upload.bpmn") -> P
         ) from exc
     except Exception as exc:  # the parser raises many kinds; none may become a 500
         raise InvalidDefinition(f"The diagram cannot be parsed: {exc.__class__.__name__}: {exc}") from exc
+    try:
+        forms = {element_id: form for (_, element_id), form in read_forms(root).items()}
+    except FormDefinitionError as exc:
+        raise InvalidDefinition(f"A form is not valid: {exc}") from exc
     local = {name: s for name, s in sub_specs.items() if s is not None}
     called = sorted(name for name, s in sub_specs.items() if s is None)
     return ParsedDefinition(
@@ -96,6 +103,7 @@ def parse_definition(xml: bytes | str, *, source_name: str = "upload.bpmn") -> P
         local_specs=local,
         called_keys=called,
         xml=data,
+        forms=forms,
     )
 
 

@@ -98,11 +98,13 @@ def _prune_tree(wf, top: BpmnWorkflow) -> int:  # noqa: ANN001 - BpmnWorkflow or
         return 0
     for task_id, children in new_children.items():
         tasks[task_id]._children = children
+    # Sub-workflows first, while every task is still reachable: deleting one asks each other
+    # sub-workflow for its parent task, which must not have been popped yet.
     for task_id in removed:
-        task = tasks.pop(task_id)
-        top.event_manager.remove_task(task)
         if task_id in top.subprocesses:
-            top.delete_subprocess(task)
+            top.delete_subprocess(tasks[task_id])
+    for task_id in removed:
+        top.event_manager.remove_task(tasks.pop(task_id))
     return len(removed)
 
 

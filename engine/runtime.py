@@ -20,6 +20,7 @@ from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from .business_errors import route_business_errors
 from .clock import Clock, system_clock, using_clock
 from .pruning import prune_workflow
 from .scripting import CauceScriptEngine, ServiceCaller
@@ -64,6 +65,7 @@ class WorkflowRuntime:
     def instrument(self, specs: list[WorkflowSpec]) -> None:
         """Record every completed element of these specs (done once per parsed spec)."""
         for spec in specs:
+            route_business_errors(spec)
             for task_spec in spec.task_specs.values():
                 if not task_spec.completed_event.is_connected(_on_completed):
                     task_spec.completed_event.connect(_on_completed)

@@ -19,7 +19,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from . import history
-from .errors import Conflict, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .models import Definition, HumanTask, Instance, InstanceState
 from .parsing import checksum, parse_definition
 from .runtime import StepResult, WorkflowRuntime
@@ -133,6 +133,13 @@ class WorkflowService:
             if row.status != "ready":
                 raise Conflict(f"Task {task_id} is {row.status}, not ready; reload the inbox.",
                                task_id=task_id, status=row.status)
+            form = self.specs.form_for(session, instance.definition, instance.called_definitions,
+                                       row.process_key, row.element_id)
+            if form is not None:
+                problems = form.validate(data)
+                if problems:
+                    raise InvalidInput("The submitted data does not satisfy the task's form; see details.fields.",
+                                       fields=problems)
             workflow = self._load(session, instance)
             task = self.runtime.find_task(workflow, task_id)
             if task is None or not task.task_spec.manual:

@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from .errors import InvalidInput
 from .models import Definition
+from .forms import Form
 from .parsing import ParsedDefinition, parse_definition
 from .runtime import WorkflowRuntime
 
@@ -59,6 +60,15 @@ class SpecStore:
             subprocess_specs[key] = callee.spec
             subprocess_specs.update(callee.local_specs)
         return top.spec, subprocess_specs
+
+
+    def form_for(self, session: Session, definition: Definition, called: dict[str, int], process_key: str,
+                 element_id: str) -> Form | None:
+        """The form of a user task, looked up in the definition that holds its process."""
+        holder = definition
+        if process_key != definition.key and process_key in called:
+            holder = _get(session, called[process_key])
+        return self.parsed(holder).forms.get(element_id)
 
 
 def latest(session: Session, key: str) -> Definition | None:

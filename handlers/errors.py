@@ -31,5 +31,10 @@ class BusinessError(Exception):
         self.message = message
         self.details = details
 
+    @property
+    def bpmn_error_code(self) -> str:
+        """The code of the BPMN error the engine throws for this outcome (see engine.business_errors)."""
+        return self.code
+
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"

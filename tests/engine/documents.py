@@ -7,21 +7,32 @@ from tests.engine.loop_shapes import _doc, _flow, _process, _script
 _FORM_NS = 'xmlns:camunda="http://camunda.org/schema/1.0/bpmn" '
 
 
-def approval() -> str:
-    """start -> Revisar (user task, lane Mesa de Servicio) -> ¿Aprobada? -> Sí: end_ok | No: end_no."""
-    return _doc(_process(
+_FORM = (
+    '<bpmn:extensionElements><camunda:formData>'
+    '<camunda:formField id="aprobada" label="¿Aprobada?" type="enum">'
+    '<camunda:validation><camunda:constraint name="required"/></camunda:validation>'
+    '<camunda:value id="Sí" name="Sí"/><camunda:value id="No" name="No"/></camunda:formField>'
+    '<camunda:formField id="comentario" label="Comentario" type="string"/>'
+    "</camunda:formData></bpmn:extensionElements>"
+)
+
+
+def approval(form: bool = True) -> str:
+    """start -> Revisar (user task with a form, lane Mesa de Servicio) -> ¿Aprobada? -> end_ok | end_no."""
+    xml = _doc(_process(
         "approval",
         '<bpmn:laneSet id="ls"><bpmn:lane id="lane_mesa" name="Mesa de Servicio">'
         "<bpmn:flowNodeRef>start</bpmn:flowNodeRef><bpmn:flowNodeRef>Task_review</bpmn:flowNodeRef>"
         "<bpmn:flowNodeRef>gw</bpmn:flowNodeRef><bpmn:flowNodeRef>end_ok</bpmn:flowNodeRef>"
         "<bpmn:flowNodeRef>end_no</bpmn:flowNodeRef></bpmn:lane></bpmn:laneSet>"
         '<bpmn:startEvent id="start"/>'
-        '<bpmn:userTask id="Task_review" name="1. Revisar la solicitud"/>'
+        f'<bpmn:userTask id="Task_review" name="1. Revisar la solicitud">{_FORM if form else ""}</bpmn:userTask>'
         '<bpmn:exclusiveGateway id="gw" name="¿Aprobada?"/>'
         '<bpmn:endEvent id="end_ok"/><bpmn:endEvent id="end_no"/>'
         + _flow("start", "Task_review") + _flow("Task_review", "gw")
         + _flow("gw", "end_ok", 'aprobada == "Sí"') + _flow("gw", "end_no", 'aprobada == "No"'),
     ))
+    return xml.replace("<bpmn:definitions ", "<bpmn:definitions " + _FORM_NS, 1)
 
 
 def service_call(handler: str = "stamp") -> str:
@@ -86,3 +97,29 @@ def parallel_pair() -> str:
 
 
 __all__ = ["approval", "condition", "parallel_pair", "script", "service_call", "timer_escalation", "_FORM_NS"]
+
+
+def business_error(code: str = "certificado_invalido") -> str:
+    """A service task with an error boundary catching ``code``: Corregir on error, Continuar otherwise."""
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n'
+        '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+        'xmlns:spiffworkflow="http://spiffworkflow.org/bpmn/schema/1.0/core" id="defs" '
+        'targetNamespace="http://cauce.dev/tests">'
+        f'<bpmn:error id="Error_cert" name="{code}" errorCode="{code}"><bpmn:extensionElements>'
+        "<spiffworkflow:variableName>error</spiffworkflow:variableName></bpmn:extensionElements></bpmn:error>"
+        '<bpmn:process id="checked" isExecutable="true">'
+        '<bpmn:startEvent id="start"/>'
+        '<bpmn:serviceTask id="Check"><bpmn:extensionElements>'
+        '<spiffworkflow:serviceTaskOperator id="check" resultVariable="checked">'
+        '<spiffworkflow:parameters><spiffworkflow:parameter id="value" type="str" value="certificado"/>'
+        "</spiffworkflow:parameters></spiffworkflow:serviceTaskOperator></bpmn:extensionElements>"
+        "</bpmn:serviceTask>"
+        '<bpmn:boundaryEvent id="Error_boundary" attachedToRef="Check">'
+        '<bpmn:errorEventDefinition errorRef="Error_cert"/></bpmn:boundaryEvent>'
+        '<bpmn:userTask id="Task_continue"/><bpmn:userTask id="Task_fix"/>'
+        '<bpmn:endEvent id="end_ok"/><bpmn:endEvent id="end_fixed"/>'
+        + _flow("start", "Check") + _flow("Check", "Task_continue") + _flow("Task_continue", "end_ok")
+        + _flow("Error_boundary", "Task_fix") + _flow("Task_fix", "end_fixed")
+        + "</bpmn:process></bpmn:definitions>"
+    )

@@ -165,3 +165,26 @@ def test_history_records_every_step_in_order(wiring: Wiring) -> None:
     assert kinds[-1] == ("instance_completed", None)
     assert [e.seq for e in events] == list(range(1, len(events) + 1))
     assert all(e.prev_hash == p.hash for p, e in zip(events, events[1:], strict=False))
+
+
+def test_completion_is_checked_against_the_form(wiring: Wiring) -> None:
+    from engine.errors import InvalidInput
+
+    wiring.service.deploy(documents.approval().encode())
+    instance = wiring.service.start("approval")
+    task_id = _ready(wiring, instance.id)["Task_review"]
+    with pytest.raises(InvalidInput) as missing:
+        wiring.service.complete_task(task_id, {"comentario": "sin decisión"})
+    assert list(missing.value.details["fields"]) == ["aprobada"]
+    with pytest.raises(InvalidInput) as wrong:
+        wiring.service.complete_task(task_id, {"aprobada": "Tal vez"})
+    assert "aprobada" in wrong.value.details["fields"]
+    assert wiring.service.get_task(task_id).status == "ready"  # nothing was applied
+    assert wiring.service.complete_task(task_id, {"aprobada": "Sí"}).status == "completed"
+
+
+def test_a_broken_form_is_rejected_at_deploy(wiring: Wiring) -> None:
+    broken = documents.approval().replace('type="enum"', 'type="colour"')
+    with pytest.raises(InvalidDefinition) as raised:
+        wiring.service.deploy(broken.encode())
+    assert "colour" in raised.value.message
