@@ -65,7 +65,7 @@ class ErrorInfoSchema(Schema):
 class InstanceSchema(Schema):
     id = fields.String()
     definition_key = fields.String()
-    definition_version = fields.Function(lambda i: i.definition.version)
+    definition_version = fields.Integer()
     status = fields.String()
     status_label = fields.String(allow_none=True)
     business_key = fields.String(allow_none=True)

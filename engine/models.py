@@ -101,6 +101,10 @@ class Instance(Base):
         back_populates="instance", uselist=False, lazy="select", cascade="all, delete-orphan"
     )
 
+    @property
+    def definition_version(self) -> int:
+        return self.definition.version
+
 
 class InstanceState(Base):
     """The serialized live workflow, kept apart so that listing instances never reads it."""

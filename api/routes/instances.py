@@ -20,9 +20,9 @@ blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", descripti
 
 def _detail(instance_id: str) -> dict:
     instance, tasks = service().get_instance(instance_id)
-    dumped = InstanceSchema().dump(instance)
-    dumped["ready_tasks"] = tasks
-    return dumped
+    detail = {name: getattr(instance, name) for name in InstanceSchema().fields}
+    detail["ready_tasks"] = tasks
+    return detail
 
 
 @blp.route("")
