@@ -12,6 +12,8 @@ so the tree only needs what the engine itself still reads:
   instance, a boundary-event parent its events);
 * every task where two live branches meet (their lowest common ancestors), so that "is this
   task a descendant of that one" keeps its answer for every pair of kept tasks;
+* the finished tasks of a join that still waits, with their parents: how the join remembers
+  which branches arrived (see :func:`_join_arrivals`);
 * the root and its first child, which SpiffWorkflow treats specially, and the last completed
   task, whose data is the instance's current data.
 
@@ -24,11 +26,16 @@ from __future__ import annotations
 
 from uuid import UUID
 
+from SpiffWorkflow.bpmn.specs.mixins.inclusive_gateway import InclusiveGateway
+from SpiffWorkflow.bpmn.specs.mixins.parallel_gateway import ParallelGateway
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
 _LIVE = TaskState.NOT_FINISHED_MASK | TaskState.ERROR
+# Joins that count arrivals by looking at finished tasks (the workflow's end join checks only
+# unfinished work, so it needs no memory).
+_GATEWAY_JOINS = (ParallelGateway, InclusiveGateway)
 
 
 def prune_workflow(workflow: BpmnWorkflow) -> int:
@@ -64,7 +71,7 @@ def _prune_tree(wf, top: BpmnWorkflow) -> int:  # noqa: ANN001 - BpmnWorkflow or
         kept.add(root._children[0])
     if wf.last_task is not None:
         kept.add(wf.last_task.id)  # where the instance's current data is read from
-    for task in live:
+    for task in live + _join_arrivals(tasks, live):
         kept.add(task.id)
         kept.update(task._children)
         if task._parent is not None:
@@ -106,6 +113,33 @@ def _prune_tree(wf, top: BpmnWorkflow) -> int:  # noqa: ANN001 - BpmnWorkflow or
     for task_id in removed:
         top.event_manager.remove_task(tasks.pop(task_id))
     return len(removed)
+
+
+def _join_arrivals(tasks: dict[UUID, Task], live: list[Task]) -> list[Task]:
+    """Branches that already reached a join which still waits for others.
+
+    When a branch arrives at a parallel or inclusive join that must keep waiting, SpiffWorkflow
+    cancels the previous waiting join task and later counts an input as arrived by finding a
+    finished task of the join's spec whose parent (the branch's last task) completed. Those
+    finished tasks are the join's memory: they stay, with their parents, while a task of that
+    spec is WAITING. Tasks of earlier rounds of a loop are not kept: once the join fires no task of
+    its spec waits, so they are pruned before the next round begins, and the join's ancestors (the
+    previous firings) are excluded, so the tree stays bounded.
+    """
+    waiting = [t for t in live if t._state & TaskState.WAITING and isinstance(t.task_spec, _GATEWAY_JOINS)]
+    if not waiting:
+        return []
+    specs = {t.task_spec for t in waiting}
+    ancestors: set[UUID] = set()
+    for task in waiting:
+        node = tasks.get(task._parent) if task._parent is not None else None
+        while node is not None and node.id not in ancestors:
+            ancestors.add(node.id)
+            node = tasks.get(node._parent) if node._parent is not None else None
+    return [
+        t for t in tasks.values()
+        if t.task_spec in specs and not t._state & _LIVE and t.id not in ancestors
+    ]
 
 
 def _subtree_ids(tasks: dict[UUID, Task], task_id: UUID) -> list[UUID]:

@@ -18,7 +18,8 @@ _HEAD = (
 
 def _flow(source: str, target: str, condition: str | None = None) -> str:
     cond = f"<bpmn:conditionExpression>{condition}</bpmn:conditionExpression>" if condition else ""
-    return f'<bpmn:sequenceFlow id="f_{source}_{target}" sourceRef="{source}" targetRef="{target}">{cond}</bpmn:sequenceFlow>'
+    return (f'<bpmn:sequenceFlow id="f_{source}_{target}" sourceRef="{source}" targetRef="{target}">'
+            f"{cond}</bpmn:sequenceFlow>")
 
 
 def _process(pid: str, body: str) -> str:
@@ -92,6 +93,26 @@ PARALLEL = _doc(
             + _flow("split", "Task_other")
             + _flow("Task_work", "join")
             + _flow("Task_other", "join"),
+            "split",
+            "join",
+        ),
+    )
+)
+
+PARALLEL_THREE = _doc(
+    _process(
+        "parallel_three",
+        _loop_body(
+            "",
+            "turns",
+            '<bpmn:parallelGateway id="split"/><bpmn:userTask id="Task_work"/>'
+            '<bpmn:userTask id="Task_other"/><bpmn:userTask id="Task_third"/><bpmn:parallelGateway id="join"/>'
+            + _flow("split", "Task_work")
+            + _flow("split", "Task_other")
+            + _flow("split", "Task_third")
+            + _flow("Task_work", "join")
+            + _flow("Task_other", "join")
+            + _flow("Task_third", "join"),
             "split",
             "join",
         ),
@@ -183,6 +204,7 @@ SHAPES: dict[str, tuple[str, str]] = {
     "subprocess": (SUBPROCESS, "in_subprocess"),
     "call_activity": (CALLED, "caller"),
     "parallel": (PARALLEL, "parallel"),
+    "parallel_three": (PARALLEL_THREE, "parallel_three"),
     "boundary_timer": (BOUNDARY_TIMER, "boundary_timer"),
     "multi_instance": (MULTI_INSTANCE, "multi_instance"),
     "inclusive": (INCLUSIVE, "inclusive"),

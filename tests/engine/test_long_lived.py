@@ -21,8 +21,8 @@ from tests.engine.loop_shapes import NEEDS, SHAPES
 
 TURNS = 2000
 COUNTERS = {"two_branches": ("left", "right")}
-REMIND_EVERY = 100
-JOINS = {"parallel", "inclusive", "multi_instance"}  # shapes whose turn ends in a join  # boundary_timer: let the 1-hour reminder fire on every 100th turn
+REMIND_EVERY = 100  # boundary_timer: let the 1-hour reminder fire on every 100th turn
+JOINS = {"parallel", "parallel_three", "inclusive", "multi_instance"}  # shapes whose turn ends in a join
 
 
 def _specs(name: str) -> tuple[Any, dict[str, Any]]:
@@ -82,7 +82,8 @@ def test_shape_runs_2000_turns(name: str) -> None:
     assert runtime.status(workflow) == "completed", "the end event was not reached after the last turn"
     data = runtime.current_data(workflow)
     assert all(data[c] == TURNS for c in counters), data
-    expected_completions = {"parallel": 2 * TURNS, "two_branches": 2 * TURNS, "multi_instance": 2 * TURNS,
+    expected_completions = {"parallel": 2 * TURNS, "parallel_three": 3 * TURNS, "two_branches": 2 * TURNS,
+                            "multi_instance": 2 * TURNS,
                             "inclusive": TURNS + TURNS // 2}.get(name, TURNS)
     assert completions == expected_completions
     if name == "boundary_timer":
