@@ -10,7 +10,9 @@ not a certificate at all is a plain ``ValueError``.
 from __future__ import annotations
 
 import math
+import os
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from cryptography import x509
@@ -20,8 +22,12 @@ from marshmallow import Schema, fields
 
 from handlers.errors import BusinessError
 
-__all__ = ["CertificateError", "Input", "Output", "check_certificate", "hostname_matches",
+__all__ = ["CertArg", "CertificateError", "Input", "Output", "check_certificate", "hostname_matches",
            "load_certificate"]
+
+
+#: The certificate's content (bytes or PEM text) or a path to it.
+CertArg = bytes | str | os.PathLike[str]
 
 
 class CertificateError(BusinessError):
@@ -38,13 +44,27 @@ def _pick_leaf(certs: list[x509.Certificate]) -> x509.Certificate:
     return (leaves or certs)[0]
 
 
-def load_certificate(data: bytes | str) -> x509.Certificate:
+def _read(data: CertArg) -> bytes:
+    """The certificate's bytes. A ``str`` holding PEM text is content; any other ``str`` (or a
+    path object) is a path, which is what a diagram's uploaded-file reference resolves to."""
+    if isinstance(data, str) and "-----BEGIN" in data:
+        return data.encode("ascii", errors="replace")
+    if isinstance(data, (str, os.PathLike)):
+        try:
+            return Path(data).read_bytes()
+        except OSError as exc:
+            raise ValueError(f"No se pudo leer el archivo del certificado: {exc}") from exc
+    return bytes(data)
+
+
+def load_certificate(data: CertArg) -> x509.Certificate:
     """Read a PEM or DER certificate (also a PEM chain or a PKCS#7 ``.p7b``, taking the leaf).
 
     RENAPO's file arrives by e-mail as ``.cer``/``.crt``/``.pem`` in either encoding, so the
-    content is sniffed rather than trusted to the extension.
+    content is sniffed rather than trusted to the extension. ``data`` is the content (bytes, or
+    PEM text) or a path to the file.
     """
-    raw = data.encode("ascii", errors="replace") if isinstance(data, str) else bytes(data)
+    raw = _read(data)
     try:
         if b"-----BEGIN CERTIFICATE-----" in raw:
             return _pick_leaf(x509.load_pem_x509_certificates(raw))
@@ -101,7 +121,7 @@ def _since(moment: datetime, now: datetime) -> str:
 
 
 def check_certificate(
-    data: bytes | str, expected_domain: str = "curp.gob.mx", now: datetime | None = None
+    data: CertArg, expected_domain: str = "curp.gob.mx", now: datetime | None = None
 ) -> dict[str, Any]:
     """Read a certificate and check that it is in force and issued for ``expected_domain``.
 

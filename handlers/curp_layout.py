@@ -7,6 +7,7 @@ KPIs (% de inconsistencias, % de bajas) that these two handlers compute.
 
 from __future__ import annotations
 
+import base64
 import csv
 import functools
 import io
@@ -36,9 +37,14 @@ _OPINIONS = {"POSITIVA": "positiva", "POSITIVO": "positiva", "NEGATIVA": "negati
              "NEGATIVO": "negativa"}  # SAT's opinión de cumplimiento
 _NAME_FIELDS = {
     "nombre": ("nombre", "nombres", "nombre_s"),
-    "primer_apellido": ("primer_apellido", "apellido_paterno", "apellido1", "paterno"),
-    "segundo_apellido": ("segundo_apellido", "apellido_materno", "apellido2", "materno"),
+    "primer_apellido": ("primer_apellido", "apellido_paterno", "apellido1", "paterno",
+                        "primerapellido"),
+    "segundo_apellido": ("segundo_apellido", "apellido_materno", "apellido2", "materno",
+                         "segundoapellido"),
 }
+# field_key() upper-cases before splitting, so RENAPO's camelCase names (``statusCurp``,
+# ``primerApellido``) arrive as one word; they are listed in that form too.
+_STATUS_FIELDS = ("status", "estatus", "status_curp", "statuscurp", "estatus_curp")
 
 
 class LayoutError(BusinessError):
@@ -80,16 +86,26 @@ def _xlsx_rows(data: bytes) -> list[list[str]]:
 
 
 def _csv_rows(data: bytes) -> list[list[str]]:
-    """Rows of a CSV in UTF-8 or, failing that, cp1252 (Excel's CSV on Windows in es-MX)."""
+    """Rows of a CSV in UTF-8 or, failing that, cp1252 (Excel's CSV on Windows in es-MX).
+
+    The delimiter is the one of ``, ; tab |`` that splits the CURP header row into the most
+    columns. ``csv.Sniffer`` is not used: it gives up on the common layout whose first line is a
+    title without delimiters ("Layout de CURP"), and Excel in es-MX writes ``;``.
+    """
     try:
         text = data.decode("utf-8-sig")
     except UnicodeDecodeError:
         text = data.decode("cp1252", errors="replace")
-    try:
-        dialect: Any = csv.Sniffer().sniff(text[:4096], delimiters=",;\t|")
-    except csv.Error:
-        dialect = csv.excel
-    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), dialect)]
+    best: list[list[str]] | None = None
+    best_width = 0
+    for delimiter in ",;\t|":
+        rows = [[c.strip() for c in row] for row in csv.reader(io.StringIO(text), delimiter=delimiter)]
+        header_at = _header_index(rows)
+        if header_at is not None and len(rows[header_at]) > best_width:
+            best, best_width = rows, len(rows[header_at])
+    if best is not None:
+        return best
+    return [[c.strip() for c in row] for row in csv.reader(io.StringIO(text))]
 
 
 def read_layout(file: FileArg) -> list[tuple[int, str, dict[str, str]]]:
@@ -199,7 +215,7 @@ def _reconcile_row(
     notes = [f"{name} distinto en RENAPO" for name, (ours, theirs) in pairs.items()
              if ours and theirs and ours != theirs]
     inconsistent = bool(notes)
-    if _field(fields_, ("status", "estatus", "status_curp")) in _DEATH_STATUSES:
+    if _field(fields_, _STATUS_FIELDS) in _DEATH_STATUSES:
         notes.append("baja por defunción")
     return "updated", notes, inconsistent, None
 
@@ -267,12 +283,27 @@ def _many(kind: type[fields.Field], *names: str, **kwargs: Any) -> dict[str, fie
     return {name: kind(**kwargs) for name in names}
 
 
-#: Result of :func:`validate_curp_layout`. ``report_file``: CSV bytes, stored as a file;
+class CsvDataUri(fields.Field):
+    """CSV bytes dumped as an RFC 2397 ``data:`` URI.
+
+    Results are stored as JSON in the instance (the engine ``json.dumps`` them), and JSON has no
+    bytes; a data URI keeps the exact bytes (BOM included, which Excel needs for accents), says
+    what they are, and a browser downloads it as is.
+    """
+
+    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
+        if value is None or isinstance(value, str):
+            return value
+        return "data:text/csv;charset=utf-8;base64," + base64.b64encode(bytes(value)).decode("ascii")
+
+
+#: Result of :func:`validate_curp_layout`. ``report_file``: the function returns CSV bytes, the
+#: schema dumps them as a ``data:`` URI (:class:`CsvDataUri`);
 #: ``rows``: :func:`handlers.curp.validate_curp`'s fields plus row, updatable, duplicate, data.
 Output = Schema.from_dict({
     **_many(fields.Integer, "total", "valid", "invalid", "to_update", "not_updatable",
             "duplicates", required=True),
-    "report_file": fields.Raw(required=True),
+    "report_file": CsvDataUri(required=True),
     "rows": fields.List(fields.Dict(), required=True),
 }, name="Output")
 

@@ -176,7 +176,9 @@ def test_pkcs7_bundle(encoding):
     assert load_certificate(bundle).serial_number == 2
 
 
-@pytest.mark.parametrize("data", [b"not a certificate", b"-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n"])
+@pytest.mark.parametrize(
+    "data", [b"not a certificate", b"-----BEGIN CERTIFICATE-----\nxx\n-----END CERTIFICATE-----\n"]
+)
 def test_garbage_is_not_a_business_error(data):
     with pytest.raises(ValueError) as caught:
         check_certificate(data)

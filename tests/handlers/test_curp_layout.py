@@ -222,3 +222,11 @@ def test_reconcile_rejects_unknown_source():
         reconcile_curp([], {}, "IMSS")
     assert reconcile_curp([], {}, "RENAPO")["pct_inconsistencies"] == 0.0
     assert ReconcileInput().load({"rows": [], "source_records": {}})["source"] == "RENAPO"
+
+
+def test_reconcile_reads_renapo_camel_case_fields():
+    rows = validate_curp_layout(make_csv(), REGISTER, TODAY)["rows"]
+    answer = {GLORIA: {"statusCurp": "BAJA POR DEFUNCIÓN", "nombres": "Gloria", "primerApellido": "García"}}
+    result = reconcile_curp(rows, answer)
+    gloria = next(r for r in result["rows"] if r["curp"] == GLORIA)
+    assert gloria["notes"] == ["primer_apellido distinto en RENAPO", "baja por defunción"]

@@ -1,0 +1,169 @@
+"""register_builtin: every conventions name once, input validated through HandlerRegistry.call."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
+
+from engine.errors import InvalidInput
+from engine.handler_registry import HandlerRegistry
+from handlers.certificate import CertificateError
+from handlers.registry import BUILTIN, register_builtin
+
+ROOT = Path(__file__).resolve().parents[2]
+EXPECTED = {"check_certificate", "validate_curp_layout", "reconcile_curp", "priority", "probe", "set_status"}
+GLORIA = "HEGG560427MVZRRL04"
+
+
+@pytest.fixture
+def registry() -> HandlerRegistry:
+    registry = HandlerRegistry()
+    register_builtin(registry, curp_register={GLORIA})
+    return registry
+
+
+def test_every_name_registers_once():
+    registry = HandlerRegistry()
+    names = register_builtin(registry, curp_register=set())
+    assert sorted(names) == sorted(EXPECTED) == registry.names()
+    assert len(names) == len(set(names)) == len(BUILTIN)
+    with pytest.raises(ValueError, match="already registered"):
+        register_builtin(registry)
+
+
+def test_every_handler_has_schemas(registry):
+    for name in EXPECTED:
+        handler = registry.get(name)
+        assert handler.input_schema is not None and handler.output_schema is not None, name
+
+
+def test_conventions_table_names_are_registered_or_pending(registry):
+    text = (ROOT / "bpmn" / "CONVENTIONS.md").read_text(encoding="utf-8")
+    table = text.split("## Handlers a diagram may name", 1)[1]
+    documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
+    assert set(registry.names()) <= documented
+    assert documented - set(registry.names()) == {"notify", "folio", "assign_by_workload"}  # not written yet
+
+
+@pytest.mark.parametrize(
+    ("name", "params"),
+    [
+        ("priority", {"impact": "altísima", "urgency": "alta"}),
+        ("priority", {"impact": "alta"}),
+        ("set_status", {"label": "  "}),
+        ("set_status", {}),
+        ("probe", {"targets": []}),
+        ("probe", {"targets": ["no-port"]}),
+        ("probe", {"targets": "127.0.0.1:80"}),
+        ("check_certificate", {"expected_domain": "curp.gob.mx"}),
+        ("validate_curp_layout", {}),
+        ("validate_curp_layout", {"file": "x.csv", "register": ["injected only by the app"]}),
+        ("reconcile_curp", {"rows": [], "source_records": {}, "source": "IMSS"}),
+    ],
+)
+def test_bad_input_is_invalid_input(registry, name, params):
+    with pytest.raises(InvalidInput) as caught:
+        registry.call(name, params)
+    assert caught.value.details["fields"]
+
+
+def test_priority_through_the_registry(registry):
+    assert registry.call("priority", {"impact": "Alta", "urgency": "Alta"}) == "critical"
+    assert registry.call("priority", {"impact": "baja", "urgency": "media"}) == "low"
+
+
+def test_priority_matrix_is_configurable(tmp_path):
+    path = tmp_path / "m.yaml"
+    path.write_text("\n".join(f"{i}: {{alta: low, media: low, baja: low}}" for i in ("alta", "media", "baja")))
+    registry = HandlerRegistry()
+    register_builtin(registry, priority_matrix=path)
+    assert registry.call("priority", {"impact": "alta", "urgency": "alta"}) == "low"
+    path.write_text("alta: {}\n")
+    with pytest.raises(ValueError):
+        register_builtin(HandlerRegistry(), priority_matrix=path)
+
+
+def test_set_status_through_the_registry(registry):
+    assert registry.call("set_status", {"label": " Aprobada "}) == {"label": "Aprobada"}
+
+
+def test_probe_through_the_registry(registry):
+    import socket
+
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        target = f"127.0.0.1:{listener.getsockname()[1]}"
+        result = registry.call("probe", {"targets": [target], "timeout_s": 2})
+    assert result["all_up"] is True and result["down"] == []
+    json.dumps(result)
+
+
+def test_layout_through_the_registry(registry, tmp_path):
+    path = tmp_path / "layout.csv"
+    path.write_text(f"CURP\n{GLORIA}\nBEML920313HMCLNS09\n", encoding="utf-8")
+    result = registry.call("validate_curp_layout", {"file": str(path)})
+    assert (result["total"], result["valid"], result["to_update"], result["not_updatable"]) == (2, 2, 1, 1)
+    assert result["report_file"].startswith("data:text/csv;charset=utf-8;base64,")
+    json.dumps(result)  # what the engine does with a result
+    reconciled = registry.call("reconcile_curp", {"rows": result["rows"], "source_records": {GLORIA: {}}})
+    assert reconciled["updated"] == 1 and reconciled["not_updatable"] == 1
+    json.dumps(reconciled)
+
+
+def test_layout_without_a_register_fails_loudly(tmp_path):
+    registry = HandlerRegistry()
+    register_builtin(registry)
+    assert "validate_curp_layout" in registry
+    with pytest.raises(RuntimeError, match="curp_register"):
+        registry.call("validate_curp_layout", {"file": str(tmp_path / "x.csv")})
+
+
+def _cert(path: Path, cn: str, days_left: int) -> None:
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, cn)])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
+            .serial_number(x509.random_serial_number())
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=days_left))
+            .sign(key, hashes.SHA256()))
+    path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+
+
+def test_certificate_through_the_registry(registry, tmp_path):
+    good, bad = tmp_path / "good.pem", tmp_path / "bad.pem"
+    _cert(good, "curp.gob.mx", 90)
+    _cert(bad, "curp.gob.mx", -1)
+    result = registry.call("check_certificate", {"file": str(good), "expected_domain": "curp.gob.mx"})
+    assert result["valid_now"] and result["matches_domain"]
+    json.dumps(result)
+    with pytest.raises(CertificateError) as caught:
+        registry.call("check_certificate", {"file": str(bad)})
+    assert caught.value.code == "certificado_invalido"
+
+
+def test_unknown_name_lists_the_known_ones(registry):
+    from engine.errors import HandlerError
+
+    with pytest.raises(HandlerError, match="set_status"):
+        registry.call("notify", {"template": "x", "to": "requester"})
+
+
+def test_handlers_import_nothing_from_flask_api_or_engine():
+    code = (
+        "import sys, handlers.registry, handlers.curp, handlers.curp_layout, handlers.certificate, "
+        "handlers.priority, handlers.probe, handlers.status, handlers.errors\n"
+        "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'flask_smorest', 'api', 'engine'))\n"
+        "print(bad)\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "[]"
