@@ -10,13 +10,25 @@ exactly as the service would run it, so that what the tests prove holds in produ
 * time is a :class:`engine.clock.ManualClock`: a ``{timer: Timer_x}`` step moves it just past the
   due time the engine stored for that timer, then advances;
 * service tasks call a stub that returns the scenario's ``services[<element id>]`` (``None`` when
-  absent) and refuses handler names missing from the table in ``bpmn/CONVENTIONS.md``; a stub
-  ``{raise_error: <code>}`` throws a BPMN error with that code so error boundaries are exercised;
+  absent; the engine JSON-encodes it) and refuses handler names missing from the table in
+  ``bpmn/CONVENTIONS.md``; a stub ``{raise_error: <code>}`` throws a BPMN error with that code so
+  error boundaries are exercised (the stub raises ``handlers.errors.BusinessError`` and the
+  engine's own ``engine.business_errors`` routing does the rest); a *list* stub gives one result
+  per run of a task in a loop (no handler returns a bare list), and running the task more often
+  than listed fails;
 * call activities run the real callee from ``bpmn/`` (indexed by process id) unless the scenario
   stubs them in ``calls``; a stub is a generated process (start -> script setting the stub's data
-  -> end) that replaces the callee *for that call activity element only*;
-* user-task steps are validated against the task's ``camunda:formData`` with
-  :mod:`engine.forms` before the task is completed, as the API does.
+  -> end, or start -> error end for ``{raise_error: <code>}``) that replaces the callee *for that
+  call activity element only*;
+* user-task (and manual-task) steps must name a READY task; their data is validated against the
+  task's ``camunda:formData`` with :mod:`engine.forms` before the task is completed, as the API
+  does, and keys that are no field of the form are refused: a value no form collects would only
+  reach a gateway in a test;
+* ``{message: <name>, data: {...}}`` delivers a ``BpmnEvent`` of the waiting catch event's own
+  message definition through ``workflow.catch`` and puts ``data`` on the catching task;
+* at the end ``expect_path`` must be an ordered subsequence of the completed element ids,
+  every ``expect_end`` must have completed, and the instance must be completed (or, with
+  ``expect_status: waiting``, still running without error).
 
 How taken gateway flows are determined
 --------------------------------------
@@ -33,9 +45,7 @@ id through the ``(sourceRef, targetRef)`` pairs of the diagram's XML.
 
 from __future__ import annotations
 
-import copy
 import functools
-import types
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -46,12 +56,9 @@ from xml.sax.saxutils import escape, quoteattr
 import yaml
 from lxml import etree
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import SubWorkflowTask
+from SpiffWorkflow.bpmn.specs.mixins.subworkflow_task import CallActivity, SubWorkflowTask
 from SpiffWorkflow.bpmn.util import BpmnEvent
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
-from SpiffWorkflow.exceptions import TaskNotFoundException
-from SpiffWorkflow.spiff.specs.defaults import ServiceTask
-from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
@@ -60,6 +67,7 @@ from engine.clock import ManualClock
 from engine.forms import Form, read_forms
 from engine.parsing import ParsedDefinition, parse_definition
 from engine.runtime import StepResult, WorkflowRuntime
+from handlers.errors import BusinessError
 
 REPO = Path(__file__).resolve().parents[2]
 BPMN_DIR = REPO / "bpmn"
@@ -214,14 +222,6 @@ class Outcome:
 # -- stubs ----------------------------------------------------------------------------------
 
 
-class _BpmnErrorRaised(Exception):
-    """Raised by the service stub for ``{raise_error: code}``; turned into a BPMN error event."""
-
-    def __init__(self, code: str) -> None:
-        super().__init__(code)
-        self.code = code
-
-
 def _stub_process_xml(process_id: str, stub: Any) -> bytes:
     """A minimal executable process standing in for a called process.
 
@@ -261,60 +261,6 @@ def _stub_process_xml(process_id: str, stub: Any) -> bytes:
     ).encode()
 
 
-def _raising_execute(original: Callable[[Task], Any]) -> Callable[[Any, Task], Any]:
-    """Wrap a service task's ``_execute`` so a stubbed business error becomes a BPMN error event.
-
-    SpiffWorkflow 3.2 has no path from a service task to an error event: an exception there only
-    puts the task in ERROR. Here the error is thrown to the task's workflow as an
-    ``ErrorEventDefinition`` with the stub's code (what an error end event does in a sub-process),
-    and ``_execute`` returns ``None`` so the task stays STARTED instead of completing: the caught
-    interrupting boundary event then runs and its ``BoundaryEventJoin`` cancels the task, so only
-    the boundary's branch continues.
-    """
-
-    def _execute(self: Any, task: Task) -> Any:
-        try:
-            return original(task)
-        except _BpmnErrorRaised as raised:
-            event = BpmnEvent(
-                ErrorEventDefinition(raised.code, code=raised.code),
-                payload=copy.deepcopy(task.data), target=task.workflow,
-            )
-            caught = task.workflow.top_workflow.event_manager.catch(event)
-            if not caught:
-                raise ScenarioFailure(
-                    f"service task {task.task_spec.bpmn_id} raised BPMN error {raised.code!r} "
-                    "but no error boundary event catches it"
-                ) from None
-            return None
-
-    return _execute
-
-
-def _tolerant_delete_subprocess(self: BpmnWorkflow, my_task: Task) -> list[Task]:
-    """``BpmnWorkflow.delete_subprocess`` that skips sub-workflows whose parent task is already gone.
-
-    Work-around for an engine bug (reported, not fixed here): ``engine.pruning._prune_tree`` pops
-    each removed task from ``workflow.tasks`` and then calls ``delete_subprocess`` for it, which
-    asks every *other* sub-workflow for its ``parent_workflow``; when two finished call activities
-    are pruned in one step, the second one's parent task was already popped and SpiffWorkflow
-    raises ``TaskNotFoundException``. The fix in the engine is to delete the sub-workflows of all
-    removed tasks before popping any task. Installed per workflow object, so nothing else in the
-    test session is affected.
-    """
-    subprocess = self.subprocesses.get(my_task.id)
-    tasks = subprocess.get_tasks()
-    for child in list(self.subprocesses.values()):
-        try:
-            parent = child.parent_workflow
-        except TaskNotFoundException:
-            continue  # its own parent task is being removed too; it is deleted in its own turn
-        if parent == subprocess:
-            tasks.extend(self.delete_subprocess(self.get_task_from_id(child.parent_task_id)))
-    del self.subprocesses[my_task.id]
-    return tasks
-
-
 # -- the driver -----------------------------------------------------------------------------
 
 
@@ -337,11 +283,13 @@ class ScenarioDriver:
         self.spec_files: dict[str, Path] = {}  # process/sub-process spec name -> file
         self.handler_errors: list[str] = []
         self.used_stubs: set[str] = set()
+        self.service_calls: dict[str, int] = {}
 
     # -- setup ----------------------------------------------------------------------------
 
     def _parse(self, path: Path) -> ParsedDefinition:
-        parsed = parse_definition(path.read_bytes(), source_name=str(path.relative_to(REPO)))
+        source = str(path.relative_to(REPO)) if path.is_relative_to(REPO) else path.name
+        parsed = parse_definition(path.read_bytes(), source_name=source)
         self.forms.update(read_forms(xml_root(path)))
         for spec in (parsed.spec, *parsed.local_specs.values()):
             self.spec_files[spec.name] = path
@@ -359,10 +307,10 @@ class ScenarioDriver:
                 continue
             seen.add(spec.name)
             for task_spec in spec.task_specs.values():
-                if not isinstance(task_spec, SubWorkflowTask) or task_spec.spec in subs:
+                if not isinstance(task_spec, SubWorkflowTask):
                     continue
                 element = task_spec.bpmn_id
-                if element in self.calls:
+                if element in self.calls and isinstance(task_spec, CallActivity):
                     stub_id = f"{STUB_PREFIX}{element}"
                     task_spec.spec = stub_id  # this element only; other callers keep the real callee
                     if stub_id not in subs:
@@ -371,6 +319,8 @@ class ScenarioDriver:
                         subs[stub_id] = stub.spec
                     self.used_stubs.add(element)
                     continue
+                if task_spec.spec in subs:
+                    continue  # an embedded sub-process, or a callee already loaded
                 path = process_index().get(task_spec.spec)
                 if path is None:
                     raise ScenarioFailure(
@@ -385,17 +335,15 @@ class ScenarioDriver:
         if unknown:
             raise ScenarioFailure(f"'calls' names elements that are not call activities: {sorted(unknown)}")
         specs = [top.spec, *subs.values()]
-        self.runtime.instrument(specs)
+        self.runtime.instrument(specs)  # completion records + business-error routing, as in the service
         for spec in specs:
-            self._instrument_gateways_and_services(spec)
+            self._instrument_gateways(spec)
         return top.spec, subs
 
-    def _instrument_gateways_and_services(self, spec: WorkflowSpec) -> None:
+    def _instrument_gateways(self, spec: WorkflowSpec) -> None:
         path = self.spec_files.get(spec.name)
         index = diagram_index(path) if path is not None else None
         for task_spec in spec.task_specs.values():
-            if isinstance(task_spec, ServiceTask):
-                task_spec._execute = types.MethodType(_raising_execute(task_spec._execute), task_spec)
             bpmn_id = getattr(task_spec, "bpmn_id", None)
             if index is not None and bpmn_id in index.gateways:
                 task_spec.completed_event.connect(self._gateway_completed, index)
@@ -417,8 +365,18 @@ class ScenarioDriver:
             self.handler_errors.append(message)
             raise ScenarioFailure(message)
         stub = self.services.get(element)
+        if isinstance(stub, list):
+            # Successive results for a task run several times (a loop); no handler returns a bare list.
+            calls = self.service_calls[element] = self.service_calls.get(element, 0) + 1
+            if calls > len(stub):
+                message = (f"service task {element} ran {calls} times but its stub lists {len(stub)} results")
+                self.handler_errors.append(message)
+                raise ScenarioFailure(message)
+            stub = stub[calls - 1]
         if isinstance(stub, dict) and set(stub) == {"raise_error"}:
-            raise _BpmnErrorRaised(str(stub["raise_error"]))
+            # What a real handler raises for a routable outcome; engine.business_errors turns it
+            # into the BPMN error with this code (or an instance error when nothing catches it).
+            raise BusinessError(f"stubbed business error {stub['raise_error']}", code=str(stub["raise_error"]))
         return stub
 
     # -- steps ----------------------------------------------------------------------------
@@ -430,7 +388,8 @@ class ScenarioDriver:
             raise ScenarioFailure(self.handler_errors[0])
         if step.error is not None:
             raise ScenarioFailure(
-                f"{what}: the engine stopped with an error at {step.error.get('element_id')}: {step.error.get('message')}"
+                f"{what}: the engine stopped with an error at {step.error.get('element_id')}: "
+                f"{step.error.get('message')}"
             )
         return step
 
@@ -442,16 +401,19 @@ class ScenarioDriver:
 
     def _where(self, workflow: BpmnWorkflow) -> str:
         ready = sorted({t.element_id for t in self.runtime.ready_human_tasks(workflow)})
-        waiting = sorted({
-            t.task_spec.bpmn_id for t in self._tasks(workflow, TaskState.WAITING)
-            if getattr(t.task_spec, "event_definition", None) is not None and t.task_spec.bpmn_id
-        })
-        return f"ready user tasks: {ready or 'none'}; waiting events: {waiting or 'none'}; status: {self.runtime.status(workflow)}"
+        waiting_tasks = [t for t in self._tasks(workflow, TaskState.WAITING) if t.task_spec.bpmn_id]
+        events = sorted({t.task_spec.bpmn_id for t in waiting_tasks if getattr(t.task_spec, "event_definition", None)})
+        others = sorted({t.task_spec.bpmn_id for t in waiting_tasks} - set(events))
+        where = f"ready user tasks: {ready or 'none'}; waiting events: {events or 'none'}"
+        if others:
+            where += f"; waiting joins/activities: {others}"
+        return where + f"; status: {self.runtime.status(workflow)}"
 
     def _user_task(self, workflow: BpmnWorkflow, n: int, step: dict[str, Any]) -> None:
         element = step["task"]
         data = dict(step.get("data") or {})
-        ready = [t for t in self._tasks(workflow, TaskState.READY) if t.task_spec.manual and t.task_spec.bpmn_id == element]
+        ready = [t for t in self._tasks(workflow, TaskState.READY)
+                 if t.task_spec.manual and t.task_spec.bpmn_id == element]
         if not ready:
             raise ScenarioFailure(f"step {n} ({element}): the task is not ready; {self._where(workflow)}")
         task = ready[0]
@@ -460,6 +422,13 @@ class ScenarioDriver:
             # a user task of an embedded sub-process is keyed by its executable process
             form = next((f for (pid, eid), f in self.forms.items() if eid == element
                          and self.spec_files.get(pid) == self.spec_files.get(task.workflow.spec.name)), None)
+        # A value no form field collects could only reach the process in a test; a gateway reading
+        # it would pass here and get stuck in production. (Manual tasks have no form: no data.)
+        fields = [f.id for f in form.fields] if form is not None else []
+        extra = sorted(set(data) - set(fields))
+        if extra:
+            raise ScenarioFailure(f"step {n} ({element}): data keys that are not fields of the task's form: {extra}; "
+                                  f"form fields: {fields}")
         if form is not None:
             errors = form.validate(data)
             if errors:
@@ -502,7 +471,9 @@ class ScenarioDriver:
             and name in (t.task_spec.event_definition.name, t.task_spec.bpmn_id)
         ]
         if not catching:
-            raise ScenarioFailure(f"step {n} (message {name!r}): no message catch event waits for it; {self._where(workflow)}")
+            raise ScenarioFailure(
+                f"step {n} (message {name!r}): no message catch event waits for it; {self._where(workflow)}"
+            )
 
         def deliver() -> None:
             for task in catching:
@@ -518,7 +489,6 @@ class ScenarioDriver:
     def run(self) -> ScenarioResult:
         spec, subs = self._bundle()
         workflow = self.runtime.create(spec, subs, dict(self.scenario.get("data") or {}))
-        workflow.delete_subprocess = types.MethodType(_tolerant_delete_subprocess, workflow)  # type: ignore[method-assign]
         self._advance(workflow, None, "start")
         for n, step in enumerate(self.scenario.get("steps") or [], start=1):
             if not isinstance(step, dict):
@@ -548,7 +518,9 @@ class ScenarioDriver:
         ends = self.scenario.get("expect_end")
         for end in [ends] if isinstance(ends, str) else list(ends or []):
             if end not in completed:
-                raise ScenarioFailure(f"expect_end: {end!r} was not reached; completed: {completed}; {self._where(workflow)}")
+                raise ScenarioFailure(
+                    f"expect_end: {end!r} was not reached; completed: {completed}; {self._where(workflow)}"
+                )
         expected_status = self.scenario.get("expect_status", "completed")
         status = "completed" if self.result.status == "completed" else "waiting"
         if self.result.status == "error" or status != expected_status:
