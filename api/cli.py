@@ -100,6 +100,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         p.add_argument("--threads", type=int, default=4)
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     settings = Settings.from_env()
 
     if args.command == "db":

@@ -6,7 +6,8 @@ by raising an exception with a ``bpmn_error_code`` attribute; the service task t
 BPMN error with that code to its workflow, the way an error end event in a sub-process does. If a
 boundary event catches it, the task is left STARTED and the boundary's ``BoundaryEventJoin``
 cancels it, so only the error branch continues. The payload ``{code, message, details}`` lands
-in the variable the ``bpmn:error`` names with ``spiffworkflow:variableName``. If nothing catches it, the task fails as any
+in the variable the ``bpmn:error`` names with ``spiffworkflow:variableName``. If nothing catches
+it, the task fails as any
 other handler error would, and the instance shows it.
 """
 
@@ -18,9 +19,9 @@ from collections.abc import Callable
 from typing import Any
 
 from SpiffWorkflow.bpmn.util import BpmnEvent
+from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from SpiffWorkflow.spiff.specs.event_definitions import ErrorEventDefinition
 from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
-from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
 from SpiffWorkflow.task import Task
 
 _MARK = "_cauce_routes_business_errors"

@@ -70,14 +70,16 @@ class WorkflowRuntime:
                 if not task_spec.completed_event.is_connected(_on_completed):
                     task_spec.completed_event.connect(_on_completed)
 
-    def create(self, spec: WorkflowSpec, subprocess_specs: dict[str, WorkflowSpec], data: dict[str, Any]) -> BpmnWorkflow:
+    def create(self, spec: WorkflowSpec, subprocess_specs: dict[str, WorkflowSpec],
+               data: dict[str, Any]) -> BpmnWorkflow:
         workflow = BpmnWorkflow(spec, subprocess_specs, script_engine=self.script_engine)
         # Initial data goes on the start task, from which every task inherits it.
         for task in workflow.get_tasks(state=TaskState.READY):
             task.data.update(data)
         return workflow
 
-    def load(self, state: dict[str, Any], spec: WorkflowSpec, subprocess_specs: dict[str, WorkflowSpec]) -> BpmnWorkflow:
+    def load(self, state: dict[str, Any], spec: WorkflowSpec,
+             subprocess_specs: dict[str, WorkflowSpec]) -> BpmnWorkflow:
         workflow = self.codec.load(state, spec, subprocess_specs)
         workflow.script_engine = self.script_engine  # not serialized; see the notes
         return workflow
@@ -98,7 +100,8 @@ class WorkflowRuntime:
         except SpiffWorkflowException as exc:
             result.error = _error_info(exc, self.clock())
         except Exception as exc:  # a handler's own exception type
-            result.error = {"element_id": None, "message": f"{exc.__class__.__name__}: {exc}", "at": self.clock().isoformat()}
+            result.error = {"element_id": None, "message": f"{exc.__class__.__name__}: {exc}",
+                            "at": self.clock().isoformat()}
         finally:
             delattr(workflow, _RECORDER)
         prune_workflow(workflow)
@@ -150,7 +153,8 @@ class WorkflowRuntime:
             data = dict(workflow.last_task.data)
         else:
             data = {}
-            for task in workflow.get_tasks(state=TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR):
+            active = TaskState.READY | TaskState.WAITING | TaskState.STARTED | TaskState.ERROR
+            for task in workflow.get_tasks(state=active):
                 data.update(task.data)
         if not data.get("data_objects"):
             data.pop("data_objects", None)

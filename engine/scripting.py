@@ -144,7 +144,8 @@ class CauceScriptEngine(PythonScriptEngine):
                 task=task, exception=exc,
             ) from exc
 
-    def call_service(self, task: Any, operation_name: str = "", operation_params: dict[str, Any] | None = None, **_: Any) -> str:
+    def call_service(self, task: Any, operation_name: str = "", operation_params: dict[str, Any] | None = None,
+                     **_: Any) -> str:
         """Call a registered handler; the library's own version hides errors behind a NameError."""
         if self._call_service is None:
             raise WorkflowTaskException(

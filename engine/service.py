@@ -178,7 +178,8 @@ class WorkflowService:
         with self.uow.write() as session:
             instance = self._lock(session, instance_id)
             if instance.status != "error":
-                raise Conflict(f"Instance {instance_id} is {instance.status}; only an instance in error can be retried.",
+                raise Conflict(f"Instance {instance_id} is {instance.status}; only an instance in error can be "
+                               "retried.",
                                status=instance.status)
             workflow = self._load(session, instance)
             history.append(session, instance, "instance_retried", at=self.clock(), actor=actor,
@@ -220,7 +221,8 @@ class WorkflowService:
             return instance, tasks
 
     def list_instances(self, *, definition: str | None = None, status: str | None = None,
-                       business_key: str | None = None, page: int = 1, page_size: int = 50) -> tuple[list[Instance], int]:
+                       business_key: str | None = None, page: int = 1,
+                       page_size: int = 50) -> tuple[list[Instance], int]:
         query = select(Instance)
         if definition:
             query = query.where(Instance.definition_key == definition)
@@ -279,7 +281,8 @@ class WorkflowService:
         assert state is not None
         return self.runtime.load(state.state, spec, subs)
 
-    def _save(self, session: Session, instance: Instance, workflow: Any, result: StepResult, *, actor: str | None) -> None:
+    def _save(self, session: Session, instance: Instance, workflow: Any, result: StepResult, *,
+              actor: str | None) -> None:
         now = self.clock()
         for element in result.completed:
             history.append(session, instance, "element_completed", at=now, actor=actor, element_id=element.element_id,

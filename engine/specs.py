@@ -13,8 +13,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidInput
-from .models import Definition
 from .forms import Form
+from .models import Definition
 from .parsing import ParsedDefinition, parse_definition
 from .runtime import WorkflowRuntime
 
@@ -52,7 +52,8 @@ class SpecStore:
             pending.extend(self.parsed(callee).called_keys)
         return pinned
 
-    def bundle(self, session: Session, definition: Definition, called: dict[str, int]) -> tuple[WorkflowSpec, dict[str, WorkflowSpec]]:
+    def bundle(self, session: Session, definition: Definition,
+               called: dict[str, int]) -> tuple[WorkflowSpec, dict[str, WorkflowSpec]]:
         top = self.parsed(definition)
         subprocess_specs = dict(top.local_specs)
         for key, definition_id in called.items():
