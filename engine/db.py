@@ -63,7 +63,9 @@ def _configure_sqlite(engine: Engine, lock_timeout_s: float) -> None:
 def make_session_factories(engine: Engine) -> tuple[sessionmaker[Session], sessionmaker[Session]]:
     """Return (reader, writer) session factories sharing one connection pool."""
     reader = sessionmaker(bind=engine, expire_on_commit=False)
+    # No autoflush for writers: a use case reads a few rows and then writes many; flushing before
+    # every read cost more than the engine step itself. Writes are flushed once, at commit.
     writer = sessionmaker(
-        bind=engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False
+        bind=engine.execution_options(**{WRITE_OPTION: True}), expire_on_commit=False, autoflush=False
     )
     return reader, writer

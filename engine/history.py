@@ -12,6 +12,7 @@ import json
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
 from .models import Event, Instance
@@ -30,16 +31,34 @@ def event_hash(instance_id: str, seq: int, type_: str, at: datetime, actor: str 
     return hashlib.sha256(body.encode()).hexdigest()
 
 
+_PENDING = "cauce_pending_events"
+
+
 def append(session: Session, instance: Instance, type_: str, *, at: datetime, actor: str | None = None,
-           element_id: str | None = None, payload: dict[str, Any] | None = None) -> Event:
-    """Add the next event of ``instance`` (whose row the caller holds locked)."""
+           element_id: str | None = None, payload: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Queue the next event of ``instance`` (whose row the caller holds locked).
+
+    Events are written by :func:`write_pending` in one multi-row INSERT just before the unit of
+    work commits: a step writes several, and ORM objects for each cost more than the step.
+    """
     payload = json.loads(canonical(payload or {}))
     seq = instance.last_event_seq + 1
     prev = instance.last_event_hash
     digest = event_hash(instance.id, seq, type_, at, actor, element_id, payload, prev)
-    event = Event(instance_id=instance.id, seq=seq, type=type_, at=at, actor=actor,
-                  element_id=element_id, payload=payload, prev_hash=prev, hash=digest)
-    session.add(event)
+    row = {"instance_id": instance.id, "seq": seq, "type": type_, "at": at, "actor": actor,
+           "element_id": element_id, "payload": payload, "prev_hash": prev, "hash": digest}
+    session.info.setdefault(_PENDING, []).append(row)
     instance.last_event_seq = seq
     instance.last_event_hash = digest
-    return event
+    return row
+
+
+def write_pending(session: Session) -> int:
+    """Insert the queued events of this unit of work; call right before ``commit``."""
+    rows = session.info.pop(_PENDING, [])
+    if rows:
+        session.flush()  # the instance row an event references must exist first
+        # Core executemany on the table: one statement for all rows (the ORM bulk path splits
+        # them by which columns are None).
+        session.execute(insert(Event.__table__), rows)
+    return len(rows)

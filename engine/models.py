@@ -59,7 +59,9 @@ class Definition(Base):
     version: Mapped[int] = mapped_column(Integer)
     name: Mapped[str | None] = mapped_column(String(500))
     manual_key: Mapped[str | None] = mapped_column(String(200))
-    bpmn_xml: Mapped[str] = mapped_column(Text)
+    # Deferred: an instance loads its definition row at every step, and needs the XML only when
+    # the parsed spec is not cached yet.
+    bpmn_xml: Mapped[str] = mapped_column(Text, deferred=True)
     checksum: Mapped[str] = mapped_column(String(64), index=True)
     called_keys: Mapped[list[Any]] = mapped_column(default=list)
     deployed_at: Mapped[datetime] = mapped_column(UTCDateTime())
@@ -78,6 +80,7 @@ class Instance(Base):
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
     definition_id: Mapped[int] = mapped_column(ForeignKey("definitions.id"))
+    definition_version: Mapped[int] = mapped_column(Integer)
     definition_key: Mapped[str] = mapped_column(String(200))
     # Definition ids of the called processes, pinned at start: {process key: definition id}.
     called_definitions: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -96,14 +99,11 @@ class Instance(Base):
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_event_hash: Mapped[str] = mapped_column(String(64), default="")
 
-    definition: Mapped[Definition] = relationship(lazy="joined")
+    # Loaded only when asked for: a step needs the definition's id, and its parsed spec is cached.
+    definition: Mapped[Definition] = relationship(lazy="select")
     state: Mapped[InstanceState] = relationship(
         back_populates="instance", uselist=False, lazy="select", cascade="all, delete-orphan"
     )
-
-    @property
-    def definition_version(self) -> int:
-        return self.definition.version
 
 
 class InstanceState(Base):
@@ -142,6 +142,8 @@ class HumanTask(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(200))
     submitted: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
+    # Never loaded (lazy="raise"); declared so that a unit of work inserts the instance first.
+    instance: Mapped[Instance] = relationship(lazy="raise")
 
 
 class Event(Base):

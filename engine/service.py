@@ -8,6 +8,7 @@ events of a step commit together or not at all.
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -15,8 +16,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy.orm import Session, undefer
 
 from . import history
 from .errors import Conflict, InvalidInput, NotFound
@@ -27,6 +28,7 @@ from .specs import SpecStore, latest
 from .uow import UnitOfWork
 
 Clock = Callable[[], datetime]
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -44,6 +46,9 @@ class WorkflowService:
         self.specs = SpecStore(runtime)
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
         runtime.clock = self.clock
+        # Called with an instance's new earliest timer once it is committed (the scheduler arms
+        # a wake-up for it); never inside the transaction, so a rollback announces nothing.
+        self.timer_listeners: list[Callable[[datetime], None]] = []
 
     # -- definitions -------------------------------------------------------------------------
 
@@ -86,7 +91,8 @@ class WorkflowService:
     def definition_version(self, key: str, version: int) -> Definition:
         with self.uow.read() as session:
             found = session.scalars(
-                select(Definition).where(Definition.key == key, Definition.version == version)).first()
+                select(Definition).where(Definition.key == key, Definition.version == version)
+                .options(undefer(Definition.bpmn_xml))).first()
         if found is None:
             raise NotFound(f"Definition {key!r} has no version {version}.", key=key, version=version)
         return found
@@ -101,16 +107,16 @@ class WorkflowService:
             if definition is None:
                 raise NotFound(f"No definition has the key {key!r}; deploy it first.", key=key)
             called = self.specs.pin_called(session, definition)
-            spec, subs = self.specs.bundle(session, definition, called)
+            spec, subs = self.specs.bundle(session, definition.id, called)
             now = self.clock()
             instance = Instance(
-                id=str(uuid.uuid4()), definition_id=definition.id, definition_key=definition.key,
+                id=str(uuid.uuid4()), definition_id=definition.id, definition_version=definition.version,
+                definition_key=definition.key,
                 called_definitions=called, status="running", business_key=business_key,
                 requester=requester, started_at=now, updated_at=now, data={}, revision=0,
                 last_event_seq=0, last_event_hash="",
             )
-            session.add(instance)
-            session.flush()  # the history rows reference it
+            session.add(instance)  # inserted at commit, before its history rows
             history.append(session, instance, "instance_started", at=now, actor=requester, payload={
                 "definition_key": definition.key, "definition_version": definition.version,
                 "called_definitions": called, "business_key": business_key, "data": data,
@@ -118,22 +124,26 @@ class WorkflowService:
             workflow = self.runtime.create(spec, subs, data)
             result = self.runtime.advance(workflow)
             self._save(session, instance, workflow, result, actor=requester)
-            session.commit()
+            self._commit(session)
             return instance
 
     def complete_task(self, task_id: str, data: dict[str, Any] | None = None, *, actor: str | None = None) -> Instance:
         """Complete a ready user task with ``data``; 409 if it is no longer ready."""
         data = dict(data or {})
         with self.uow.write() as session:
-            row = session.get(HumanTask, task_id)
-            if row is None:
+            instance = session.scalars(
+                select(Instance).join(HumanTask, HumanTask.instance_id == Instance.id).where(HumanTask.id == task_id)
+                .with_for_update(of=Instance).execution_options(populate_existing=True)).first()
+            if instance is None:
                 raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
-            instance = self._lock(session, row.instance_id)
-            session.refresh(row)
+            # Read under the lock, so statuses are current; the ready rows are reused by _save.
+            rows = list(session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == instance.id, (HumanTask.status == "ready") | (HumanTask.id == task_id))))
+            row = next(r for r in rows if r.id == task_id)
             if row.status != "ready":
                 raise Conflict(f"Task {task_id} is {row.status}, not ready; reload the inbox.",
                                task_id=task_id, status=row.status)
-            form = self.specs.form_for(session, instance.definition, instance.called_definitions,
+            form = self.specs.form_for(session, instance.definition_id, instance.called_definitions,
                                        row.process_key, row.element_id)
             if form is not None:
                 problems = form.validate(data)
@@ -154,8 +164,8 @@ class WorkflowService:
             history.append(session, instance, "task_completed", at=now, actor=actor, element_id=row.element_id,
                            payload={"task_id": task_id, "data": data})
             result = self.runtime.advance(workflow, complete)
-            self._save(session, instance, workflow, result, actor=actor)
-            session.commit()
+            self._save(session, instance, workflow, result, actor=actor, ready_rows=rows)
+            self._commit(session)
             return instance
 
     def cancel(self, instance_id: str, *, actor: str | None = None, reason: str | None = None) -> Instance:
@@ -170,7 +180,7 @@ class WorkflowService:
             session.execute(update(HumanTask).where(HumanTask.instance_id == instance_id, HumanTask.status == "ready")
                             .values(status="cancelled"))
             history.append(session, instance, "instance_cancelled", at=now, actor=actor, payload={"reason": reason})
-            session.commit()
+            self._commit(session)
             return instance
 
     def retry(self, instance_id: str, *, actor: str | None = None) -> Instance:
@@ -186,7 +196,7 @@ class WorkflowService:
                            element_id=(instance.error or {}).get("element_id"))
             result = self.runtime.retry_errors(workflow)
             self._save(session, instance, workflow, result, actor=actor)
-            session.commit()
+            self._commit(session)
             return instance
 
     def fire_due_timers(self, *, limit: int = 100) -> int:
@@ -198,16 +208,25 @@ class WorkflowService:
                 .order_by(Instance.next_timer_at).limit(limit)))
         fired = 0
         for instance_id in due:
-            with self.uow.write() as session:
-                instance = self._lock(session, instance_id)
-                if instance.status != "running" or instance.next_timer_at is None or instance.next_timer_at > now:
-                    continue  # another worker got there first
-                workflow = self._load(session, instance)
-                result = self.runtime.advance(workflow)
-                self._save(session, instance, workflow, result, actor="scheduler")
-                session.commit()
-                fired += 1
+            try:
+                with self.uow.write() as session:
+                    instance = self._lock(session, instance_id)
+                    if (instance.status != "running" or instance.next_timer_at is None
+                            or instance.next_timer_at > now):
+                        continue  # another worker got there first
+                    workflow = self._load(session, instance)
+                    result = self.runtime.advance(workflow)
+                    self._save(session, instance, workflow, result, actor="scheduler")
+                    self._commit(session)
+                    fired += 1
+            except Exception:  # one broken instance (or a lock timeout) must not hold back the others
+                log.exception("firing the timers of instance %s failed", instance_id)
         return fired
+
+    def earliest_timer_at(self) -> datetime | None:
+        """The earliest due time of any running instance (indexed), for the scheduler to wake at."""
+        with self.uow.read() as session:
+            return session.scalar(select(func.min(Instance.next_timer_at)).where(Instance.status == "running"))
 
     # -- queries -----------------------------------------------------------------------------
 
@@ -219,6 +238,11 @@ class WorkflowService:
             tasks = list(session.scalars(select(HumanTask).where(
                 HumanTask.instance_id == instance_id, HumanTask.status == "ready").order_by(HumanTask.created_at)))
             return instance, tasks
+
+    def ready_tasks(self, instance_id: str) -> list[HumanTask]:
+        with self.uow.read() as session:
+            return list(session.scalars(select(HumanTask).where(
+                HumanTask.instance_id == instance_id, HumanTask.status == "ready").order_by(HumanTask.created_at)))
 
     def list_instances(self, *, definition: str | None = None, status: str | None = None,
                        business_key: str | None = None, page: int = 1,
@@ -263,6 +287,10 @@ class WorkflowService:
 
     # -- internals ---------------------------------------------------------------------------
 
+    def _commit(self, session: Session) -> None:
+        history.write_pending(session)
+        session.commit()
+
     def _lock(self, session: Session, instance_id: str) -> Instance:
         # ``OF instances``: the definition is eager-joined and must not be locked (nor can it be, on
         # the nullable side of an outer join).
@@ -276,19 +304,30 @@ class WorkflowService:
     def _load(self, session: Session, instance: Instance):  # noqa: ANN202 - BpmnWorkflow
         if instance.status in ("completed", "cancelled"):
             raise Conflict(f"Instance {instance.id} is {instance.status}.", status=instance.status)
-        spec, subs = self.specs.bundle(session, instance.definition, instance.called_definitions)
+        spec, subs = self.specs.bundle(session, instance.definition_id, instance.called_definitions)
         state = session.get(InstanceState, instance.id)
         assert state is not None
+        # The identity map holds rows weakly; keep this one so that _save updates it instead of
+        # loading (and decoding) the whole state a second time.
+        session.info.setdefault("cauce_state_rows", []).append(state)
         return self.runtime.load(state.state, spec, subs)
 
     def _save(self, session: Session, instance: Instance, workflow: Any, result: StepResult, *,
-              actor: str | None) -> None:
+              actor: str | None, ready_rows: list[HumanTask] | None = None) -> None:
+        """Record a step: history, inbox rows, instance columns and state (``ready_rows``: the
+        instance's human-task rows the caller already loaded under the lock, if any)."""
+        new = inspect(instance).pending
         now = self.clock()
         for element in result.completed:
+            payload = {"task_id": element.task_id, "type": element.element_type, "name": element.name,
+                       "process": element.process_key}
+            if element.has_result:
+                payload["result"] = element.result  # the handler's result, for replay
             history.append(session, instance, "element_completed", at=now, actor=actor, element_id=element.element_id,
-                           payload={"task_id": element.task_id, "type": element.element_type,
-                                    "name": element.name, "process": element.process_key})
-        self._sync_human_tasks(session, instance, workflow, now)
+                           payload=payload)
+        if new:
+            ready_rows = []  # nothing of a new instance is in the database yet
+        self._sync_human_tasks(session, instance, workflow, now, ready_rows)
         status = self.runtime.status(workflow)
         if result.error is not None:
             status = "error"
@@ -300,23 +339,43 @@ class WorkflowService:
         previous = instance.status
         instance.status = status
         instance.data = self.runtime.current_data(workflow)
+        previous_timer = instance.next_timer_at
         instance.next_timer_at = self.runtime.next_timer_at(workflow) if status == "running" else None
+        if instance.next_timer_at is not None and instance.next_timer_at != previous_timer:
+            self._announce_timer(session, instance.next_timer_at)
         instance.updated_at = now
         instance.revision += 1
         if status == "completed" and previous != "completed":
             instance.ended_at = now
             history.append(session, instance, "instance_completed", at=now, actor=actor)
-        state_row = session.get(InstanceState, instance.id)
+        state_row = None if new else session.get(InstanceState, instance.id)
         dumped = self.runtime.dump(workflow)
         if state_row is None:
             session.add(InstanceState(instance_id=instance.id, state=dumped))
         else:
             state_row.state = dumped
 
-    def _sync_human_tasks(self, session: Session, instance: Instance, workflow: Any, now: datetime) -> None:
+    def _announce_timer(self, session: Session, due: datetime) -> None:
+        if not self.timer_listeners:
+            return
+
+        def announce(_session: Session) -> None:
+            for listener in list(self.timer_listeners):
+                try:
+                    listener(due)
+                except Exception:  # the commit stands; the scheduler's sweep catches up
+                    log.exception("timer listener failed")
+
+        event.listen(session, "after_commit", announce, once=True)
+
+    def _sync_human_tasks(self, session: Session, instance: Instance, workflow: Any, now: datetime,
+                          rows: list[HumanTask] | None = None) -> None:
         ready = {t.task_id: t for t in self.runtime.ready_human_tasks(workflow)}
-        existing = {row.id: row for row in session.scalars(
-            select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready"))}
+        if rows is None:
+            rows = list(session.scalars(
+                select(HumanTask).where(HumanTask.instance_id == instance.id, HumanTask.status == "ready")))
+        # Filtered again in Python: rows changed in this unit of work are not flushed yet.
+        existing = {row.id: row for row in rows if row.status == "ready"}
         for task_id, row in existing.items():
             if task_id not in ready:
                 row.status = "cancelled"  # interrupted (boundary event, cancel) without completion

@@ -52,24 +52,25 @@ class SpecStore:
             pending.extend(self.parsed(callee).called_keys)
         return pinned
 
-    def bundle(self, session: Session, definition: Definition,
+    def parsed_id(self, session: Session, definition_id: int) -> ParsedDefinition:
+        """By id, without loading the definition row when the parsed spec is cached (every step)."""
+        return self._cache.get(definition_id) or self.parsed(_get(session, definition_id))
+
+    def bundle(self, session: Session, definition_id: int,
                called: dict[str, int]) -> tuple[WorkflowSpec, dict[str, WorkflowSpec]]:
-        top = self.parsed(definition)
+        top = self.parsed_id(session, definition_id)
         subprocess_specs = dict(top.local_specs)
-        for key, definition_id in called.items():
-            callee = self._cache.get(definition_id) or self.parsed(_get(session, definition_id))
+        for key, callee_id in called.items():
+            callee = self.parsed_id(session, callee_id)
             subprocess_specs[key] = callee.spec
             subprocess_specs.update(callee.local_specs)
         return top.spec, subprocess_specs
 
-
-    def form_for(self, session: Session, definition: Definition, called: dict[str, int], process_key: str,
+    def form_for(self, session: Session, definition_id: int, called: dict[str, int], process_key: str,
                  element_id: str) -> Form | None:
         """The form of a user task, looked up in the definition that holds its process."""
-        holder = definition
-        if process_key != definition.key and process_key in called:
-            holder = _get(session, called[process_key])
-        return self.parsed(holder).forms.get(element_id)
+        holder = called.get(process_key, definition_id)
+        return self.parsed_id(session, holder).forms.get(element_id)
 
 
 def latest(session: Session, key: str) -> Definition | None:

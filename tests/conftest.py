@@ -40,12 +40,12 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 @pytest.fixture(scope="session")
-def pg_database(worker_id: str) -> Iterator[str]:
-    """A private, migrated PostgreSQL database for this xdist worker."""
+def pg_database(worker_id: str, testrun_uid: str) -> Iterator[str]:
+    """A private, migrated PostgreSQL database for this xdist worker of this test run."""
     if not PG_URL:
         pytest.skip("CAUCE_TEST_DATABASE_URL is not set")
     base = PG_URL.replace("postgresql://", "postgresql+psycopg://", 1)
-    name = f"cauce_test_{worker_id}".replace("-", "_")
+    name = f"cauce_test_{testrun_uid[:8]}_{worker_id}".replace("-", "_")
     admin = create_engine(base, isolation_level="AUTOCOMMIT")
     with admin.connect() as conn:
         conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))

@@ -14,12 +14,17 @@ from api.schemas import (
     InstanceSchema,
     StartInstanceSchema,
 )
+from engine.models import Instance
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="Process instances.")
 
 
-def _detail(instance_id: str) -> dict:
-    instance, tasks = service().get_instance(instance_id)
+def _detail(instance_id: str, instance: Instance | None = None) -> dict:
+    """The instance with its ready tasks; pass the instance a write just returned to skip re-reading it."""
+    if instance is None:
+        instance, tasks = service().get_instance(instance_id)
+    else:
+        tasks = service().ready_tasks(instance_id)
     detail = {name: getattr(instance, name) for name in InstanceSchema().fields}
     detail["ready_tasks"] = tasks
     return detail
@@ -41,7 +46,7 @@ class Instances(MethodView):
     def post(self, args: dict) -> dict:
         """Start an instance of the latest version of a definition."""
         instance = service().start(args["definition"], args["data"], business_key=args.get("business_key"))
-        return _detail(instance.id)
+        return _detail(instance.id, instance)
 
 
 @blp.route("/<string:instance_id>")

@@ -40,4 +40,4 @@ class TaskComplete(MethodView):
     def post(self, args: dict, task_id: str) -> dict:
         """Complete a ready task with ``data``; returns the instance as it is afterwards."""
         instance = service().complete_task(task_id, args["data"])
-        return _detail(instance.id)
+        return _detail(instance.id, instance)

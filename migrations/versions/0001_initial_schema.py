@@ -40,6 +40,7 @@ def upgrade() -> None:
     op.create_table('instances',
     sa.Column('id', sa.String(length=36), nullable=False),
     sa.Column('definition_id', sa.Integer(), nullable=False),
+    sa.Column('definition_version', sa.Integer(), nullable=False),
     sa.Column('definition_key', sa.String(length=200), nullable=False),
     sa.Column('called_definitions', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),

@@ -1,0 +1,114 @@
+"""Audit endpoints: chain verification, an instance's history, event-log exports.
+
+Everything here only reads; no endpoint changes or deletes an event.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+from flask import Response, stream_with_context
+from flask.views import MethodView
+from flask_smorest import Blueprint
+
+from api.audit_schemas import (
+    EventListSchema,
+    EventQuerySchema,
+    ExportQuerySchema,
+    ReplayResultSchema,
+    VerifyQuerySchema,
+    VerifyReportSchema,
+    aware,
+)
+from api.context import service
+from engine import audit, exports, replay
+
+blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit",
+                description="Tamper evidence and event-log exports for auditors.")
+# The per-instance history lives under /instances/{id}; its own blueprint keeps routes/instances.py untouched.
+history_blp = Blueprint("instance_history", __name__, url_prefix="/api/v1/instances",
+                        description="The recorded history of one instance.")
+
+
+@blp.route("/verify")
+class Verify(MethodView):
+    @blp.arguments(VerifyQuerySchema, location="query")
+    @blp.response(200, VerifyReportSchema)
+    def get(self, args: dict) -> dict:
+        """Recompute every instance's hash chain and list the instances whose history was tampered with.
+
+        A problem names the first sequence number that no longer holds and its kind: ``altered``
+        (content or hash changed), ``deleted`` (a gap), ``reordered`` (events swapped) or
+        ``truncated`` (the last events are gone). ``ok`` is false when there is any problem.
+        """
+        with service().uow.read() as session:
+            report = audit.verify_chains(session, args.get("instance") or None)
+        return {"ok": report.ok, "checked": report.checked, "events": report.events, "problems": report.problems}
+
+
+_EXPORT_TYPES = {"csv": ("text/csv; charset=utf-8", "csv"), "xes": ("application/xml; charset=utf-8", "xes")}
+
+
+@blp.route("/export")
+class Export(MethodView):
+    @blp.arguments(ExportQuerySchema, location="query")
+    @blp.doc(responses={"200": {
+        "description": "The event log as a file: one row (CSV) or ``event`` (XES) per activity start/complete.",
+        "content": {"text/csv": {"schema": {"type": "string"}}, "application/xml": {"schema": {"type": "string"}}},
+    }})
+    def get(self, args: dict) -> Response:
+        """Event log of many instances for process mining, as CSV or XES (IEEE 1849-2016).
+
+        Columns / attributes: case id (the instance id), activity (element name, else its id),
+        timestamp (ISO 8601 with offset, UTC), resource (the actor), lifecycle transition
+        (``start`` when a user task became ready, ``complete`` when an element completed;
+        gateways are left out), plus element id, definition key and version and the event's
+        sequence number. ``definition``, ``from`` and ``to`` select instances by key and by
+        start time (``from`` inclusive, ``to`` exclusive), so every case is exported whole.
+        """
+        uow = service().uow
+        mimetype, extension = _EXPORT_TYPES[args["format"]]
+        start = aware(args["from_"]) if args.get("from_") else None
+        end = aware(args["to"]) if args.get("to") else None
+
+        def generate() -> Iterator[str]:
+            with uow.read() as session:
+                entries = exports.event_log(session, definition=args.get("definition"), started_from=start,
+                                            started_to=end)
+                render = exports.to_xes if args["format"] == "xes" else exports.to_csv
+                yield from render(entries)
+
+        suffix = re.sub(r"[^A-Za-z0-9._-]", "_", args.get("definition") or "")
+        name = f"cauce-events{'-' + suffix if suffix else ''}.{extension}"
+        return Response(stream_with_context(generate()), mimetype=mimetype,
+                        headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@history_blp.route("/<string:instance_id>/events")
+class InstanceEvents(MethodView):
+    @history_blp.arguments(EventQuerySchema, location="query")
+    @history_blp.response(200, EventListSchema)
+    def get(self, args: dict, instance_id: str) -> dict:
+        """The instance's events in sequence order, a page at a time, with their hashes."""
+        with service().uow.read() as session:
+            items, total = audit.list_events(session, instance_id, page=args["page"], page_size=args["page_size"])
+        return {"instance_id": instance_id, "items": items, "total": total, "page": args["page"],
+                "page_size": args["page_size"]}
+
+
+@history_blp.route("/<string:instance_id>/replay")
+class InstanceReplay(MethodView):
+    @history_blp.response(200, ReplayResultSchema)
+    def post(self, instance_id: str) -> replay.ReplayResult:
+        """Re-execute the instance from its recorded events and report ``verified`` or the first divergence.
+
+        The instance runs again on the definition version it ran under, from its recorded initial
+        data, task completions (with their data, in order), retries and timer firings (at their
+        recorded times); service tasks get their recorded results, so no handler is called and
+        nothing is written. Each step's completed elements, newly ready tasks, failures and end
+        are compared with the record, then the final status and data with the instance's.
+        """
+        wf = service()
+        with wf.uow.read() as session:
+            return replay.replay_instance(session, instance_id, runtime=wf.runtime, specs=wf.specs)

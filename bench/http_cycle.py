@@ -1,0 +1,141 @@
+"""Start + complete cycles through the HTTP API of a real server on loopback, against bare SpiffWorkflow.
+
+The server is ``cauce serve`` (gunicorn, one process, the scheduler on) on a fresh SQLite file.
+One client keeps a connection open and does, per cycle: ``POST /api/v1/instances`` then
+``POST /api/v1/tasks/{id}/complete``. The floor is the same cycle on SpiffWorkflow alone, in
+memory, without parsing or persistence. The 1st-vs-500th ratio drives one instance of a loop
+through 500 completions over HTTP and compares the median of completions 1–20 with 491–510.
+"""
+
+from __future__ import annotations
+
+import http.client
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from bench.common import Row, median, sqlite_url, timed
+
+ROOT = Path(__file__).resolve().parents[1]
+CYCLES = int(os.environ.get("CAUCE_BENCH_CYCLES", "300"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Client:
+    def __init__(self, port: int) -> None:
+        self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+
+    def call(self, method: str, path: str, body: object | None = None, *, raw: bytes | None = None,
+             content_type: str = "application/json") -> dict:
+        payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
+        headers = {"Content-Type": content_type} if payload is not None else {}
+        self.conn.request(method, path, body=payload, headers=headers)
+        response = self.conn.getresponse()
+        data = response.read()
+        if response.status >= 400:
+            raise RuntimeError(f"{method} {path} -> {response.status}: {data[:300]!r}")
+        return json.loads(data)
+
+
+def _serve(url: str, port: int) -> subprocess.Popen[bytes]:
+    env = {**os.environ, "CAUCE_DATABASE_URL": url, "CAUCE_PORT": str(port), "CAUCE_HOST": "127.0.0.1"}
+    proc = subprocess.Popen([sys.executable, "-m", "api.cli", "serve", "--workers", "1", "--threads", "4"],
+                            cwd=ROOT, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection(("127.0.0.1", port), timeout=0.2):
+                return proc
+        except OSError:
+            time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the server did not start")
+
+
+def bare_spiff_cycles(n: int) -> float:
+    """Cycles per second on SpiffWorkflow alone: the floor cauce is measured against."""
+    from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
+    from SpiffWorkflow.spiff.parser.process import SpiffBpmnParser
+    from SpiffWorkflow.util.task import TaskState
+
+    from tests.engine.documents import approval
+
+    parser = SpiffBpmnParser()
+    parser.add_bpmn_str(approval(form=False).encode())
+    spec = parser.get_spec("approval")
+
+    def cycle() -> None:
+        workflow = BpmnWorkflow(spec)
+        workflow.do_engine_steps()
+        task = workflow.get_tasks(state=TaskState.READY, manual=True)[0]
+        task.data["aprobada"] = "Sí"
+        task.run()
+        workflow.do_engine_steps()
+        assert workflow.is_completed()
+
+    for _ in range(20):
+        cycle()
+    return n / timed(lambda: [cycle() for _ in range(n)])
+
+
+def run() -> list[Row]:
+    from tests.engine.documents import approval
+    from tests.engine.loop_shapes import PLAIN
+
+    rows: list[Row] = []
+    with sqlite_url() as url:
+        port = _free_port()
+        server = _serve(url, port)
+        try:
+            client = Client(port)
+            client.call("POST", "/api/v1/definitions", raw=approval().encode(), content_type="application/xml")
+            client.call("POST", "/api/v1/definitions", raw=PLAIN.encode(), content_type="application/xml")
+
+            def cycle() -> None:
+                started = client.call("POST", "/api/v1/instances", {"definition": "approval"})
+                task_id = started["ready_tasks"][0]["id"]
+                done = client.call("POST", f"/api/v1/tasks/{task_id}/complete", {"data": {"aprobada": "Sí"}})
+                assert done["status"] == "completed"
+
+            for _ in range(20):
+                cycle()
+            starts = CYCLES / timed(lambda: [client.call("POST", "/api/v1/instances", {"definition": "approval"})
+                                             for _ in range(CYCLES)])
+            cycles = CYCLES / timed(lambda: [cycle() for _ in range(CYCLES)])
+
+            instance = client.call("POST", "/api/v1/instances", {"definition": "plain", "data": {"limit": 10_000}})
+            durations: list[float] = []
+            for _ in range(510):
+                task_id = client.call("GET", f"/api/v1/instances/{instance['id']}")["ready_tasks"][0]["id"]
+                durations.append(timed(lambda task_id=task_id: client.call(
+                    "POST", f"/api/v1/tasks/{task_id}/complete", {"data": {}})))
+        finally:
+            server.terminate()
+            server.wait(timeout=10)
+    floor = bare_spiff_cycles(CYCLES)
+    first, late = median(durations[:20]), median(durations[490:510])
+    rows += [
+        ("http sqlite", "instances started", starts, "/s", ""),
+        ("http sqlite", "start+complete cycles", cycles, "/s", ">= 80"),
+        ("bare spiff", "start+complete cycles (memory, no parse)", floor, "/s", "floor"),
+        ("http sqlite", "cycles vs bare SpiffWorkflow", cycles / floor, "x", ""),
+        ("http sqlite", "loop completion #1-20 median", first * 1000, "ms", ""),
+        ("http sqlite", "loop completion #491-510 median", late * 1000, "ms", ""),
+        ("http sqlite", "500th vs 1st completion", late / first, "x", "<= 1.5"),
+    ]
+    return rows
+
+
+if __name__ == "__main__":
+    from bench.common import print_table
+
+    print_table(run())
