@@ -15,7 +15,7 @@ from engine.settings import Settings
 
 from .context import Cauce
 from .errors import register_error_handlers
-from .routes import definitions, health, instances, tasks
+from .routes import audit, definitions, health, instances, tasks
 
 
 def default_handlers() -> HandlerRegistry:
@@ -46,8 +46,9 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     wiring = build(settings, handlers=handlers if handlers is not None else default_handlers(), clock=clock)
     api = Api(app, spec_kwargs={"info": {"description": "BPMN orchestration of the DGTIT procedures manual."}})
     app.register_blueprint(health.bp)
-    for module in (definitions, instances, tasks):
+    for module in (definitions, instances, tasks, audit):
         api.register_blueprint(module.blp)
+    api.register_blueprint(audit.history_blp)
     register_error_handlers(app)  # after Api, so ours win over flask-smorest's
     running: Any = None
     if settings.scheduler_enabled if scheduler is None else scheduler:

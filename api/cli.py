@@ -94,6 +94,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     db.add_argument("revision", nargs="?", default="head")
     dep = sub.add_parser("deploy", help="deploy .bpmn files or folders (default: the bpmn/ folder)")
     dep.add_argument("paths", nargs="*", type=Path)
+    aud = sub.add_parser("audit", help="check the tamper-evident history (exit code 1 on problems)")
+    aud.add_argument("action", choices=["verify", "replay"],
+                     help="verify: recompute the hash chains; replay: re-execute from the history")
+    aud.add_argument("--instance", action="append", help="only this instance (repeatable)")
+    aud.add_argument("--all", action="store_true", help="every instance (the default without --instance)")
     for name, text in (("serve", "serve the API"), ("run", "upgrade the database, deploy bpmn/, serve")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--workers", type=int, default=1)
@@ -107,6 +112,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         db_upgrade(settings, args.revision)
         print(f"database at revision {args.revision}")
         return 0
+    if args.command == "audit":
+        from . import audit_cli
+
+        if args.action == "replay":
+            return audit_cli.replay(settings, None if args.all else args.instance)
+        return audit_cli.verify(settings, args.instance)
     if args.command == "deploy":
         return 1 if deploy(settings, args.paths or [settings.bpmn_dir]) else 0
     if args.command == "run":

@@ -17,6 +17,7 @@ from uuid import UUID
 from SpiffWorkflow.bpmn.workflow import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException, TaskNotFoundException
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
+from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
@@ -25,8 +26,11 @@ from .clock import Clock, system_clock, using_clock
 from .pruning import prune_workflow
 from .scripting import CauceScriptEngine, ServiceCaller
 from .state import StateCodec
+from .timers import RegistrySource, TimerCalendars
 
 _RECORDER = "_cauce_recorder"
+# A calendar timer due at once (PT0S) needs another engine pass; more passes than this is a loop.
+_CALENDAR_PASSES = 20
 
 
 @dataclass
@@ -36,6 +40,10 @@ class CompletedElement:
     element_type: str
     name: str | None
     process_key: str
+    # A service task's handler result, recorded so that replay can feed it back instead of
+    # calling the handler again (handlers have side effects).
+    has_result: bool = False
+    result: Any = None
 
 
 @dataclass
@@ -57,10 +65,12 @@ class StepResult:
 class WorkflowRuntime:
     """Runs SpiffWorkflow with cauce's script engine, pruning and completion recording."""
 
-    def __init__(self, *, script_timeout_s: float = 2.0, call_service: ServiceCaller | None = None) -> None:
+    def __init__(self, *, script_timeout_s: float = 2.0, call_service: ServiceCaller | None = None,
+                 calendars: RegistrySource | None = None) -> None:
         self.codec = StateCodec()
         self.script_engine = CauceScriptEngine(timeout_s=script_timeout_s, call_service=call_service)
         self.clock: Clock = system_clock
+        self.timer_calendars = TimerCalendars(calendars)
 
     def instrument(self, specs: list[WorkflowSpec]) -> None:
         """Record every completed element of these specs (done once per parsed spec)."""
@@ -97,6 +107,12 @@ class WorkflowRuntime:
                     action()
                 workflow.refresh_timers()
                 workflow.do_engine_steps()
+                # Timers that just started waiting get their due time from their calendar.
+                for _ in range(_CALENDAR_PASSES):
+                    if not self.timer_calendars.apply(workflow, self.clock()):
+                        break
+                    workflow.refresh_timers()
+                    workflow.do_engine_steps()
         except SpiffWorkflowException as exc:
             result.error = _error_info(exc, self.clock())
         except Exception as exc:  # a handler's own exception type
@@ -164,6 +180,8 @@ class WorkflowRuntime:
         due: list[datetime] = []
         for task in workflow.top_workflow.event_manager.tasks.values():
             value = task.internal_data.get("event_value")
+            if isinstance(value, dict) and value.get("cycles") != 0:  # a cycle: its next occurrence
+                value = value.get("next")
             if isinstance(value, str) and value[:1].isdigit():
                 try:
                     due.append(datetime.fromisoformat(value))
@@ -197,6 +215,8 @@ def _on_completed(workflow: Any, task: Task) -> None:
             element_type=type(spec).__name__,
             name=spec.bpmn_name,
             process_key=workflow.spec.name,
+            has_result=isinstance(spec, ServiceTask),
+            result=task.data.get(spec.result_variable) if isinstance(spec, ServiceTask) else None,
         )
     )
 

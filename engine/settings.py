@@ -29,8 +29,9 @@ class Settings:
     bpmn_dir: Path = _REPO / "bpmn"
     # In-process scheduler: one process is the default deployment; tests and extra workers opt out.
     scheduler_enabled: bool = True
-    # How often due timers are looked for; timers in the manual are hours and days apart.
-    scheduler_interval_s: float = 5.0
+    # Period of the scheduler's safety sweep. Timers are woken at their due time by a job armed at
+    # the earliest one; the sweep only picks up timers written by other processes (see docs/timers.md).
+    scheduler_interval_s: float = 60.0
     # Ceiling for a script task or gateway condition: a runaway loop must not hold a worker.
     script_timeout_s: float = 2.0
     # How long a writer waits for the instance lock before answering 409 instead of hanging.
