@@ -1,6 +1,6 @@
 """Drive one diagram scenario through cauce's own runtime: no HTTP, no database, no sleeping.
 
-A scenario (``tests/diagrams/scenarios/<KEY>.yaml``, format in ``drafts/SPEC-FORMAT.md``) is run
+A scenario (``tests/diagrams/scenarios/<KEY>.yaml``, format in ``tests/diagrams/README.md``) is run
 exactly as the service would run it, so that what the tests prove holds in production:
 
 * the diagram is parsed with :func:`engine.parsing.parse_definition` (the same validation a
