@@ -7,7 +7,7 @@ one APScheduler *date* job (fixed id) is armed at the earliest ``Instance.next_t
   (:attr:`WorkflowService.timer_listeners`) and the job is moved earlier when the new due time
   comes first, so a timer created by this process fires within milliseconds of its time;
 * when the job runs it fires everything due, in due order, then re-arms at the next due time
-  read from the database (an indexed ``min``);
+  read from the database (one ``min`` query per round);
 * a periodic safety sweep (60 s by default) re-arms from the database too, which picks up
   timers written by other processes and recovers from anything missed;
 * on start-up the job runs at once: timers that fell due while the service was down fire
@@ -83,6 +83,7 @@ class TimerScheduler:
     def run_due(self) -> int:
         """Fire every due timer, oldest first, then arm at the next one; returns instances advanced."""
         fired = 0
+        started = self.service.clock()
         try:
             for _ in range(MAX_BATCHES):
                 advanced = self.service.fire_due_timers(limit=self.batch)
@@ -98,8 +99,11 @@ class TimerScheduler:
             return fired
         if earliest is None:
             return fired
-        if earliest <= self.service.clock():
-            earliest = self.service.clock() + RETRY  # still due after a full round: do not spin
+        if earliest <= started:
+            # Due before this round began and still pending (locked elsewhere, failing, or more
+            # than a round's worth): try again shortly instead of spinning. A timer that fell due
+            # during the round is not delayed: its time is in the past, so the job runs at once.
+            earliest = self.service.clock() + RETRY
         self._arm(earliest)
         return fired
 

@@ -17,7 +17,7 @@ from sqlalchemy import select
 from engine.bootstrap import Wiring, build
 from engine.clock import ManualClock
 from engine.models import Event
-from engine.scheduler import WAKE_JOB_ID, TimerScheduler
+from engine.scheduler import RETRY, WAKE_JOB_ID, TimerScheduler
 from engine.settings import Settings
 from tests.engine.test_concurrency import _race
 from tests.engine.test_timers import _fired, _ready, boundary
@@ -156,3 +156,18 @@ def test_two_processes_fire_a_due_timer_exactly_once(wiring: Wiring, db_url: str
     for instance_id in instances:
         assert _fired(wiring, instance_id) == 1
         assert _ready(wiring, instance_id) == ["Task_late"]
+
+
+def test_a_timer_that_stays_due_is_retried_without_spinning(wiring: Wiring, clock: ManualClock,
+                                                             scheduler: TimerScheduler,
+                                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    _ran(scheduler)
+    _deploy(wiring, soon="PT1H")
+    instance = wiring.service.start("soon")
+    clock.set(instance.next_timer_at + timedelta(seconds=1))
+    monkeypatch.setattr(wiring.service, "fire_due_timers", lambda limit=100: 0)  # e.g. locked elsewhere
+    assert _ran(scheduler) == 0
+    assert scheduler.armed_at() == clock() + RETRY
+    monkeypatch.undo()
+    assert _ran(scheduler) == 1
+    assert scheduler.armed_at() is None
