@@ -25,6 +25,8 @@ from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.task import Task
 
 _MARK = "_cauce_routes_business_errors"
+# Attribute of the top workflow holding, during one engine step, the business errors routed in it.
+BUSINESS_ERRORS = "_cauce_business_errors"
 
 
 def business_error(exc: BaseException) -> BaseException | None:
@@ -61,6 +63,10 @@ def _routing(original: Callable[[Task], Any]) -> Callable[[Any, Task], Any]:
             event = BpmnEvent(ErrorEventDefinition(code, code=code), payload=payload, target=task.workflow)
             if not task.workflow.top_workflow.event_manager.catch(event):
                 raise
+            # The history records it (the handler's outcome), so that replay can raise it again.
+            sink = getattr(task.workflow.top_workflow, BUSINESS_ERRORS, None)
+            if sink is not None:
+                sink.append((task.task_spec.bpmn_id, copy.deepcopy(payload)))
             return None
 
     return _execute

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import insert
@@ -42,6 +42,7 @@ def append(session: Session, instance: Instance, type_: str, *, at: datetime, ac
     work commits: a step writes several, and ORM objects for each cost more than the step.
     """
     payload = json.loads(canonical(payload or {}))
+    at = at.astimezone(UTC)  # hashed as stored (UTC): a clock in another zone must not break verification
     seq = instance.last_event_seq + 1
     prev = instance.last_event_hash
     digest = event_hash(instance.id, seq, type_, at, actor, element_id, payload, prev)

@@ -99,6 +99,10 @@ class Instance(Base):
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_event_hash: Mapped[str] = mapped_column(String(64), default="")
 
+    # Not a column: the ready human tasks as the step that returned this object left them, so
+    # that a caller can answer without reading them back (None when unknown).
+    ready_rows = None
+
     # Loaded only when asked for: a step needs the definition's id, and its parsed spec is cached.
     definition: Mapped[Definition] = relationship(lazy="select")
     state: Mapped[InstanceState] = relationship(

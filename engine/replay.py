@@ -16,7 +16,8 @@ The record is read as a sequence of steps, one per transaction of :class:`Workfl
 
 Each step is re-run at its recorded time on a :class:`~engine.clock.ManualClock`, so timers fire
 where they fired. Handlers are never called: service tasks get the result recorded in their
-``element_completed`` event, and a handler that failed fails again with its recorded message.
+``element_completed`` event, a business error routed to a boundary (``handler_business_error``) is
+raised again, and a handler that failed fails again with its recorded message.
 The workflow is serialized and loaded between steps, as the live service does, so replay also
 exercises the state codec. Nothing is written.
 """
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 from .clock import ManualClock
 from .errors import NotFound
 from .history import canonical
-from .models import Definition, Event, Instance
+from .models import Definition, Event, HumanTask, Instance
 from .runtime import StepResult, WorkflowRuntime
 from .specs import SpecStore
 
@@ -87,19 +88,31 @@ class _RecordedFailure(Exception):
     """A handler failure as recorded; raised instead of calling the handler."""
 
 
+class _RecordedBusinessError(Exception):
+    """A handler's business error as recorded, raised again so that the diagram routes it the same way."""
+
+    def __init__(self, recorded: dict[str, Any]) -> None:
+        super().__init__(recorded.get("message", ""))
+        self.bpmn_error_code = recorded.get("code")
+        self.details = copy.deepcopy(recorded.get("details"))
+
+
 class _Feeder:
     """Stands in for the handler registry: returns the results recorded for the current step."""
 
     def __init__(self) -> None:
         self.results: dict[str, list[Any]] = {}
+        self.business: dict[str, list[dict[str, Any]]] = {}
         self.failures: dict[str, str] = {}
         self.missing: list[str] = []
 
     def load(self, step: _Step) -> None:
-        self.results, self.failures, self.missing = {}, {}, []
+        self.results, self.business, self.failures, self.missing = {}, {}, {}, []
         for event in step.events:
             if event.type == "element_completed" and "result" in (event.payload or {}):
                 self.results.setdefault(event.element_id or "", []).append(event.payload["result"])
+            elif event.type == "handler_business_error":
+                self.business.setdefault(event.element_id or "", []).append(event.payload or {})
             elif event.type == "instance_error" and event.element_id:
                 self.failures[event.element_id] = str((event.payload or {}).get("message", "recorded failure"))
 
@@ -108,6 +121,9 @@ class _Feeder:
         queue = self.results.get(element_id)
         if queue:
             return copy.deepcopy(queue.pop(0))
+        routed = self.business.get(element_id)
+        if routed:
+            raise _RecordedBusinessError(routed.pop(0))
         if element_id in self.failures:
             raise _RecordedFailure(self.failures[element_id])
         self.missing.append(element_id)
@@ -182,7 +198,7 @@ class _Replayer:
             result.steps += 1
             if outcome is not None:
                 self._compare(step, outcome)
-        self._compare_final(instance)
+        self._compare_final(instance, result.events)
 
     # -- one step ----------------------------------------------------------------------------
 
@@ -288,10 +304,23 @@ class _Replayer:
                                        ", ".join(sorted(t.element_id for t in new)),
                                        "The re-execution has a task ready that the record does not."))
 
-    def _compare_final(self, instance: Instance) -> None:
+    def _compare_final(self, instance: Instance, events: int) -> None:
+        """The end of the record must be the instance as it stands: a lost trailing step shows here."""
+        if instance.last_event_seq != events:
+            raise _Diverged(Divergence(None, None, f"{instance.last_event_seq} events",
+                                       f"{events} events", "The instance recorded a different number of events "
+                                       "than its history holds."))
         if instance.status != self.status:
             raise _Diverged(Divergence(None, None, f"status {instance.status}", f"status {self.status}",
                                        "The instance's status differs from the replayed one."))
+        waiting = sorted(self.session.scalars(select(HumanTask.element_id).where(
+            HumanTask.instance_id == instance.id, HumanTask.status == "ready")))
+        replayed = sorted(t.element_id for t in self.runtime.ready_human_tasks(self.workflow)) \
+            if self.status not in ("completed", "cancelled") else []
+        if waiting != replayed:
+            raise _Diverged(Divergence(None, None, f"ready {', '.join(waiting) or 'nothing'}",
+                                       f"ready {', '.join(replayed) or 'nothing'}",
+                                       "The instance's ready tasks differ from the replayed ones."))
         data = self.runtime.current_data(self.workflow)
         if canonical(data) != canonical(instance.data):
             raise _Diverged(Divergence(None, None, canonical(instance.data)[:500], canonical(data)[:500],

@@ -21,7 +21,7 @@ from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from .business_errors import route_business_errors
+from .business_errors import BUSINESS_ERRORS, route_business_errors
 from .clock import Clock, system_clock, using_clock
 from .pruning import prune_workflow
 from .scripting import CauceScriptEngine, ServiceCaller
@@ -60,6 +60,8 @@ class ReadyTask:
 class StepResult:
     completed: list[CompletedElement] = field(default_factory=list)
     error: dict[str, Any] | None = None
+    # (service task element id, {code, message, details}) of handler business errors routed to a boundary.
+    business_errors: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
 
 
 class WorkflowRuntime:
@@ -101,6 +103,7 @@ class WorkflowRuntime:
         """Run ``action`` (e.g. complete a task), then the engine until it waits; then prune."""
         result = StepResult()
         setattr(workflow, _RECORDER, result.completed)
+        setattr(workflow, BUSINESS_ERRORS, result.business_errors)
         try:
             with using_clock(self.clock):
                 if action is not None:
@@ -120,6 +123,7 @@ class WorkflowRuntime:
                             "at": self.clock().isoformat()}
         finally:
             delattr(workflow, _RECORDER)
+            delattr(workflow, BUSINESS_ERRORS)
         prune_workflow(workflow)
         return result
 

@@ -133,7 +133,7 @@ class WorkflowService:
         with self.uow.write() as session:
             instance = session.scalars(
                 select(Instance).join(HumanTask, HumanTask.instance_id == Instance.id).where(HumanTask.id == task_id)
-                .with_for_update(of=Instance).execution_options(populate_existing=True)).first()
+                .with_for_update(of=Instance)).first()
             if instance is None:
                 raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
             # Read under the lock, so statuses are current; the ready rows are reused by _save.
@@ -224,7 +224,7 @@ class WorkflowService:
         return fired
 
     def earliest_timer_at(self) -> datetime | None:
-        """The earliest due time of any running instance (indexed), for the scheduler to wake at."""
+        """The earliest due time of any running instance: when the scheduler must wake next."""
         with self.uow.read() as session:
             return session.scalar(select(func.min(Instance.next_timer_at)).where(Instance.status == "running"))
 
@@ -296,7 +296,7 @@ class WorkflowService:
         # the nullable side of an outer join).
         instance = session.scalars(
             select(Instance).where(Instance.id == instance_id).with_for_update(of=Instance)
-            .execution_options(populate_existing=True)).first()
+            ).first()
         if instance is None:
             raise NotFound(f"Instance {instance_id} does not exist.", instance_id=instance_id)
         return instance
@@ -325,6 +325,9 @@ class WorkflowService:
                 payload["result"] = element.result  # the handler's result, for replay
             history.append(session, instance, "element_completed", at=now, actor=actor, element_id=element.element_id,
                            payload=payload)
+        for element_id, error in result.business_errors:  # a handler's routed outcome, for audit and replay
+            history.append(session, instance, "handler_business_error", at=now, actor=actor, element_id=element_id,
+                           payload=error)
         if new:
             ready_rows = []  # nothing of a new instance is in the database yet
         self._sync_human_tasks(session, instance, workflow, now, ready_rows)
@@ -379,17 +382,21 @@ class WorkflowService:
         for task_id, row in existing.items():
             if task_id not in ready:
                 row.status = "cancelled"  # interrupted (boundary event, cancel) without completion
+        still_ready = [row for task_id, row in existing.items() if task_id in ready]
         for task_id, task in ready.items():
             if task_id in existing:
                 continue
             roles = [r.strip() for r in task.properties.get("candidateRoles", "").split(";") if r.strip()]
-            session.add(HumanTask(
+            row = HumanTask(
                 id=task_id, instance_id=instance.id, definition_key=instance.definition_key,
                 process_key=task.process_key, element_id=task.element_id, name=task.name, lane=task.lane,
                 candidate_roles=roles, status="ready", created_at=now,
-            ))
+            )
+            session.add(row)
+            still_ready.append(row)
             history.append(session, instance, "task_ready", at=now, element_id=task.element_id,
                            payload={"task_id": task_id, "lane": task.lane, "name": task.name})
+        instance.ready_rows = sorted(still_ready, key=lambda r: (r.created_at, r.id))
 
 
 __all__ = ["DeployResult", "WorkflowService", "checksum"]

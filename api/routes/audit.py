@@ -35,6 +35,7 @@ history_blp = Blueprint("instance_history", __name__, url_prefix="/api/v1/instan
 class Verify(MethodView):
     @blp.arguments(VerifyQuerySchema, location="query")
     @blp.response(200, VerifyReportSchema)
+    @blp.alt_response(404, description="One of the requested instances does not exist.")
     def get(self, args: dict) -> dict:
         """Recompute every instance's hash chain and list the instances whose history was tampered with.
 
@@ -89,6 +90,7 @@ class Export(MethodView):
 class InstanceEvents(MethodView):
     @history_blp.arguments(EventQuerySchema, location="query")
     @history_blp.response(200, EventListSchema)
+    @history_blp.alt_response(404, description="The instance does not exist.")
     def get(self, args: dict, instance_id: str) -> dict:
         """The instance's events in sequence order, a page at a time, with their hashes."""
         with service().uow.read() as session:
@@ -100,6 +102,7 @@ class InstanceEvents(MethodView):
 @history_blp.route("/<string:instance_id>/replay")
 class InstanceReplay(MethodView):
     @history_blp.response(200, ReplayResultSchema)
+    @history_blp.alt_response(404, description="The instance does not exist.")
     def post(self, instance_id: str) -> replay.ReplayResult:
         """Re-execute the instance from its recorded events and report ``verified`` or the first divergence.
 

@@ -187,3 +187,14 @@ def test_list_events_pages_in_sequence_order(wiring: Wiring, clock: ManualClock)
     assert first[0].type == "instance_started" and first[0].payload["data"]["solicitante"] == "ana"
     with wiring.service.uow.read() as session, pytest.raises(NotFound):
         audit.list_events(session, "nope")
+
+
+def test_a_clock_in_another_time_zone_verifies_clean(wiring: Wiring, clock: ManualClock) -> None:
+    """Times are stored in UTC, so they are hashed in UTC too; otherwise every event would look altered."""
+    from datetime import datetime, timedelta, timezone
+
+    clock.set(datetime(2026, 3, 2, 8, 30, tzinfo=timezone(timedelta(hours=-6))))
+    ids = _run_instances(wiring, clock)
+    report = _verify(wiring)
+    assert report.ok, report.problems
+    assert report.checked == len(ids)

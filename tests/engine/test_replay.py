@@ -144,3 +144,45 @@ def test_a_missing_completion_diverges_at_the_task(wiring: Wiring) -> None:
         conn.execute(text("DELETE FROM events WHERE instance_id = :i AND seq = :s"), {"i": instance.id, "s": seq})
     divergence = _replay(wiring, instance.id).divergence
     assert divergence is not None and divergence.seq is not None and divergence.seq > seq
+
+
+def test_a_lost_trailing_step_diverges_in_the_final_state(wiring: Wiring, clock: ManualClock) -> None:
+    """Replay does not rely on the chain check alone: a history cut after a step is caught too."""
+    wiring.service.deploy(documents.timer_escalation().encode())
+    instance = wiring.service.start("escalation")
+    clock.advance(hours=2)
+    assert wiring.service.fire_due_timers() == 1
+    with wiring.db.begin() as conn:
+        conn.execute(text("DELETE FROM events WHERE instance_id = :i AND actor = 'scheduler'"), {"i": instance.id})
+        conn.execute(text("DELETE FROM events WHERE instance_id = :i AND type = 'task_ready' "
+                          "AND element_id = 'Task_second'"), {"i": instance.id})
+        conn.execute(text("UPDATE instances SET last_event_seq = (SELECT COUNT(*) FROM events WHERE instance_id = :i) "
+                          "WHERE id = :i"), {"i": instance.id})
+    divergence = _replay(wiring, instance.id).divergence
+    assert divergence is not None and divergence.seq is None
+    assert (divergence.expected, divergence.found) == ("ready Task_second", "ready Task_first")
+
+
+def test_business_errors_are_recorded_and_routed_again_on_replay(wiring: Wiring, handlers: HandlerRegistry) -> None:
+    from handlers.errors import BusinessError
+
+    calls: list[str] = []
+
+    def check(value: str) -> dict:
+        calls.append(value)
+        if value == "vencido":
+            raise BusinessError("El certificado venció", code="certificado_invalido", details={"days_left": -5})
+        return {"valid_now": True}
+
+    handlers.register("check", check)
+    wiring.service.deploy(documents.business_error().encode())
+    routed = wiring.service.start("checked", {"certificado": "vencido"})
+    fine = wiring.service.start("checked", {"certificado": "vigente"})
+    wiring.service.complete_task(_ready(wiring, routed.id)["Task_fix"], {"corregido": True}, actor="ana")
+    seq, payload = _event(wiring, routed.id, "handler_business_error")
+    assert payload == {"code": "certificado_invalido", "message": "El certificado venció",
+                       "details": {"days_left": -5}}
+    for instance_id in (routed.id, fine.id):
+        result = _replay(wiring, instance_id)
+        assert result.status == "verified", result.divergence
+    assert calls == ["vencido", "vigente"], "replay must not call handlers"
