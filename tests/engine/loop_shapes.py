@@ -8,6 +8,8 @@ sees.
 
 from __future__ import annotations
 
+from typing import Any
+
 _HEAD = (
     '<?xml version="1.0" encoding="UTF-8"?>\n'
     '<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
@@ -210,3 +212,17 @@ SHAPES: dict[str, tuple[str, str]] = {
     "inclusive": (INCLUSIVE, "inclusive"),
     "two_branches": (TWO_BRANCHES, "two_branches"),
 }
+
+
+def parsed_shape(name: str) -> tuple[Any, dict[str, Any]]:
+    """(spec, subprocess specs) of a shape, with the documents it calls, parsed as a deploy would."""
+    from engine.parsing import parse_definition
+
+    xml, _ = SHAPES[name]
+    parsed = parse_definition(xml.encode())
+    subs = dict(parsed.local_specs)
+    for needed in NEEDS.get(name, []):
+        other = parse_definition(needed.encode())
+        subs[other.key] = other.spec
+        subs.update(other.local_specs)
+    return parsed.spec, subs

@@ -15,9 +15,8 @@ from typing import Any
 import pytest
 
 from engine.clock import ManualClock
-from engine.parsing import parse_definition
 from engine.runtime import WorkflowRuntime
-from tests.engine.loop_shapes import NEEDS, SHAPES
+from tests.engine.loop_shapes import SHAPES, parsed_shape
 
 TURNS = 2000
 COUNTERS = {"two_branches": ("left", "right")}
@@ -25,15 +24,6 @@ REMIND_EVERY = 100  # boundary_timer: let the 1-hour reminder fire on every 100t
 JOINS = {"parallel", "parallel_three", "inclusive", "multi_instance"}  # shapes whose turn ends in a join
 
 
-def _specs(name: str) -> tuple[Any, dict[str, Any]]:
-    xml, _ = SHAPES[name]
-    parsed = parse_definition(xml.encode())
-    subs = dict(parsed.local_specs)
-    for needed in NEEDS.get(name, []):
-        other = parse_definition(needed.encode())
-        subs[other.key] = other.spec
-        subs.update(other.local_specs)
-    return parsed.spec, subs
 
 
 def _task_count(workflow: Any) -> int:
@@ -46,7 +36,7 @@ def test_shape_runs_2000_turns(name: str) -> None:
     clock = ManualClock()
     runtime = WorkflowRuntime()
     runtime.clock = clock
-    spec, subs = _specs(name)
+    spec, subs = parsed_shape(name)
     runtime.instrument([spec, *subs.values()])
     workflow = runtime.create(spec, subs, {"limit": TURNS, "reminders": 0})
     runtime.advance(workflow)

@@ -6,26 +6,14 @@ import json
 
 import pytest
 
-from engine.parsing import parse_definition
 from engine.runtime import WorkflowRuntime
-from tests.engine.loop_shapes import NEEDS, SHAPES
-
-
-def _specs(name: str) -> tuple:
-    xml, pid = SHAPES[name]
-    parsed = parse_definition(xml.encode())
-    subs = dict(parsed.local_specs)
-    for needed in NEEDS.get(name, []):
-        other = parse_definition(needed.encode())
-        subs[other.key] = other.spec
-        subs.update(other.local_specs)
-    return parsed.spec, subs
+from tests.engine.loop_shapes import SHAPES, parsed_shape
 
 
 @pytest.mark.parametrize("name", sorted(SHAPES))
 def test_state_survives_key_reordering(name: str) -> None:
     runtime = WorkflowRuntime()
-    spec, subs = _specs(name)
+    spec, subs = parsed_shape(name)
     runtime.instrument([spec, *subs.values()])
     workflow = runtime.create(spec, subs, {"limit": 3, "reminders": 0, "marker": "keep-me"})
     runtime.advance(workflow)
