@@ -7,15 +7,16 @@ from typing import Any
 from flask import Flask
 from flask_smorest import Api
 
-from engine.bootstrap import build
+from engine.bootstrap import build, outbox_dispatcher, step_handler_dependencies
 from engine.clock import Clock
 from engine.handler_registry import HandlerRegistry
 from engine.scheduler import start_scheduler
 from engine.settings import Settings
 
+from . import auth
 from .context import Cauce
 from .errors import register_error_handlers
-from .routes import audit, definitions, health, instances, tasks
+from .routes import audit, definitions, health, instances, tasks, users
 
 
 def default_handlers() -> HandlerRegistry:
@@ -23,7 +24,7 @@ def default_handlers() -> HandlerRegistry:
     from handlers.registry import register_builtin
 
     registry = HandlerRegistry()
-    register_builtin(registry)
+    register_builtin(registry, **step_handler_dependencies())
     return registry
 
 
@@ -46,13 +47,19 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     wiring = build(settings, handlers=handlers if handlers is not None else default_handlers(), clock=clock)
     api = Api(app, spec_kwargs={"info": {"description": "BPMN orchestration of the DGTIT procedures manual."}})
     app.register_blueprint(health.bp)
-    for module in (definitions, instances, tasks, audit):
+    for module in (definitions, instances, tasks, audit, users):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.history_blp)
     register_error_handlers(app)  # after Api, so ours win over flask-smorest's
+    auth.install(app, api)
     running: Any = None
     if settings.scheduler_enabled if scheduler is None else scheduler:
         running = start_scheduler(wiring.service, interval_s=settings.scheduler_interval_s)
-    app.extensions["cauce"] = Cauce(settings=settings, service=wiring.service, scheduler=running)
+        dispatch = outbox_dispatcher(wiring)
+        if dispatch is not None:  # mail leaves shortly after the step that queued it
+            running.scheduler.add_job(dispatch, "interval", seconds=settings.outbox_interval_s, id="cauce-outbox",
+                                      max_instances=1, coalesce=True, replace_existing=True)
+    app.extensions["cauce"] = Cauce(settings=settings, service=wiring.service, scheduler=running,
+                                    identity=wiring.identity, inbox=wiring.inbox)
     app.extensions["cauce_db"] = wiring.db
     return app

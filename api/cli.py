@@ -65,6 +65,59 @@ def deploy(settings: Settings, paths: Sequence[Path]) -> int:
     return failures
 
 
+def user_command(settings: Settings, args: argparse.Namespace) -> int:
+    """``cauce user add|token|revoke``: the bearer token, when one is issued, is the last line."""
+    from engine.bootstrap import build
+
+    wiring = build(settings)
+    try:
+        if args.action == "add":
+            if not args.role:
+                print("give at least one --role (an id or the manual's name; see bpmn/roles.yaml)", file=sys.stderr)
+                return 2
+            user, token = wiring.identity.create_user(args.name, args.role, email=args.email,
+                                                      display_name=args.display_name)
+            print(f"user {user.name} created with roles: {', '.join(r.id for r in user.roles)}")
+            print(token)
+        elif args.action == "token":
+            print(wiring.identity.issue_token(args.name))
+        else:
+            count = wiring.identity.revoke(args.name)
+            print(f"{count} token(s) of {args.name} revoked")
+    except EngineError as exc:
+        print(f"error: {exc.message}", file=sys.stderr)
+        return 1
+    finally:
+        wiring.db.dispose()
+    return 0
+
+
+def outbox_command(settings: Settings, *, requeue_stale: bool = False) -> int:
+    """``cauce outbox send``: send the pending mail once (the serving process does it periodically).
+
+    Exit code 1 when no transport is configured or some mail failed; stale claims (a dispatcher
+    died mid-send, so the mail may have left) are listed and only requeued on request.
+    """
+    from engine.bootstrap import build, outbox_dispatcher
+    from engine.outbox import requeue_stale as requeue
+
+    wiring = build(settings)
+    try:
+        dispatch = outbox_dispatcher(wiring)
+        if dispatch is None:
+            print("no mail transport: set CAUCE_SMTP_HOST (or CAUCE_MAIL_DIR in development)", file=sys.stderr)
+            return 1
+        if requeue_stale:
+            print(f"{requeue(wiring.service.uow, clock=wiring.service.clock)} stale claim(s) requeued")
+        report = dispatch()
+    finally:
+        wiring.db.dispose()
+    print(f"{len(report.sent)} sent, {len(report.retrying)} to retry, {len(report.failed)} failed")
+    for row_id in report.stale:
+        print(f"stale claim (may have been sent; check the server log, then --requeue-stale): {row_id}")
+    return 1 if report.failed else 0
+
+
 def serve(settings: Settings, *, workers: int, threads: int) -> None:
     """Serve with gunicorn (a production WSGI server), the app built inside each worker."""
     from gunicorn.app.base import BaseApplication
@@ -99,6 +152,17 @@ def main(argv: Sequence[str] | None = None) -> int:
                      help="verify: recompute the hash chains; replay: re-execute from the history")
     aud.add_argument("--instance", action="append", help="only this instance (repeatable)")
     aud.add_argument("--all", action="store_true", help="every instance (the default without --instance)")
+    usr = sub.add_parser("user", help="users and their API tokens")
+    usr.add_argument("action", choices=["add", "token", "revoke"],
+                     help="add: create a user and print a token; token: print a new token; revoke: revoke all tokens")
+    usr.add_argument("name")
+    usr.add_argument("--role", action="append", default=[], help="role id or manual name (repeatable)")
+    usr.add_argument("--email")
+    usr.add_argument("--display-name")
+    out = sub.add_parser("outbox", help="the outgoing mail written by notify steps")
+    out.add_argument("action", choices=["send"], help="send the pending mail now")
+    out.add_argument("--requeue-stale", action="store_true",
+                     help="first put claims a dead dispatcher left back to pending (they may be sent twice)")
     for name, text in (("serve", "serve the API"), ("run", "upgrade the database, deploy bpmn/, serve")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--workers", type=int, default=1)
@@ -118,6 +182,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.action == "replay":
             return audit_cli.replay(settings, None if args.all else args.instance)
         return audit_cli.verify(settings, args.instance)
+    if args.command == "user":
+        return user_command(settings, args)
+    if args.command == "outbox":
+        return outbox_command(settings, requeue_stale=args.requeue_stale)
     if args.command == "deploy":
         return 1 if deploy(settings, args.paths or [settings.bpmn_dir]) else 0
     if args.command == "run":

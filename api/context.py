@@ -7,6 +7,8 @@ from typing import Any
 
 from flask import current_app
 
+from engine.identity import IdentityService
+from engine.inbox import InboxService
 from engine.service import WorkflowService
 from engine.settings import Settings
 
@@ -16,6 +18,8 @@ class Cauce:
     settings: Settings
     service: WorkflowService
     scheduler: Any = None
+    identity: IdentityService | None = None
+    inbox: InboxService | None = None
 
 
 def cauce() -> Cauce:
@@ -24,3 +28,15 @@ def cauce() -> Cauce:
 
 def service() -> WorkflowService:
     return cauce().service
+
+
+def identity() -> IdentityService:
+    found = cauce().identity
+    assert found is not None, "create_app wires the identity service"
+    return found
+
+
+def inbox() -> InboxService:
+    found = cauce().inbox
+    assert found is not None, "create_app wires the inbox"
+    return found

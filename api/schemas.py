@@ -107,6 +107,8 @@ class InstanceQuerySchema(PageArgs):
     definition = fields.String()
     status = fields.String(validate=validate.OneOf(["running", "completed", "error", "cancelled"]))
     business_key = fields.String()
+    status_label = fields.String(metadata={
+        "description": "Business status the procedure gave the request (set_status), e.g. Aprobada."})
 
 
 class TaskQuerySchema(PageArgs):

@@ -3,7 +3,8 @@
 The server is ``cauce serve`` (gunicorn, one process, the scheduler on) on a fresh SQLite file.
 One client keeps a connection open and does, per cycle: ``POST /api/v1/instances`` then
 ``POST /api/v1/tasks/{id}/complete``. The floor is the same cycle on SpiffWorkflow alone, in
-memory, without parsing or persistence. The 1st-vs-500th ratio drives one instance of a loop
+memory, without parsing or persistence. Requests carry the bearer token of a user created through
+the engine (process owner and Mesa de Servicio). The 1st-vs-500th ratio drives one instance of a loop
 through 500 completions over HTTP and compares the median of completions 1–20 with 491–510.
 """
 
@@ -30,14 +31,27 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
+def _user_token(url: str) -> str:
+    """A user who may deploy and work the approval diagram's lane, created through the engine."""
+    from engine.bootstrap import build
+    from engine.settings import Settings
+
+    wiring = build(Settings(database_url=url, scheduler_enabled=False))
+    try:
+        return wiring.identity.create_user("bench", ["process-owner", "Mesa de Servicio"])[1]
+    finally:
+        wiring.db.dispose()
+
+
 class Client:
-    def __init__(self, port: int) -> None:
+    def __init__(self, port: int, token: str) -> None:
         self.conn = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        self.auth = {"Authorization": f"Bearer {token}"}
 
     def call(self, method: str, path: str, body: object | None = None, *, raw: bytes | None = None,
              content_type: str = "application/json") -> dict:
         payload = raw if raw is not None else (json.dumps(body).encode() if body is not None else None)
-        headers = {"Content-Type": content_type} if payload is not None else {}
+        headers = {**self.auth, **({"Content-Type": content_type} if payload is not None else {})}
         self.conn.request(method, path, body=payload, headers=headers)
         response = self.conn.getresponse()
         data = response.read()
@@ -93,10 +107,11 @@ def run() -> list[Row]:
 
     rows: list[Row] = []
     with sqlite_url() as url:
+        token = _user_token(url)
         port = _free_port()
         server = _serve(url, port)
         try:
-            client = Client(port)
+            client = Client(port, token)
             client.call("POST", "/api/v1/definitions", raw=approval().encode(), content_type="application/xml")
             client.call("POST", "/api/v1/definitions", raw=PLAIN.encode(), content_type="application/xml")
 

@@ -10,11 +10,14 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
+    Column,
     DateTime,
     ForeignKey,
     Index,
     Integer,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -76,6 +79,7 @@ class Instance(Base):
     __table_args__ = (
         Index("ix_instances_definition_status", "definition_key", "status"),
         Index("ix_instances_business_key", "business_key"),
+        Index("ix_instances_status_label", "status_label"),  # GET /instances?status_label= (migration 0003)
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)
@@ -129,6 +133,9 @@ class HumanTask(Base):
         Index("ix_human_tasks_status_lane", "status", "lane"),
         Index("ix_human_tasks_assignee_status", "assignee", "status"),
         Index("ix_human_tasks_instance", "instance_id", "status"),
+        # Covering indexes of the inbox (engine/inbox.py): its branches read only these entries.
+        Index("ix_human_tasks_inbox_lane", "status", "lane", "assignee", "created_at", "due_at"),
+        Index("ix_human_tasks_inbox_assignee", "assignee", "status", "created_at", "due_at"),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
@@ -166,3 +173,123 @@ class Event(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64))
+
+
+# -- identity: users, roles, tokens (migration 0002) ----------------------------------------
+
+user_roles = Table(
+    "user_roles", Base.metadata,
+    Column("user_id", ForeignKey("users.id", ondelete="CASCADE"), primary_key=True),
+    Column("role_id", ForeignKey("roles.id"), primary_key=True),
+)
+
+
+class Role(Base):
+    """A responsible role of the manual (``staff``: lane names) or a system role of cauce.
+
+    ``name`` is written exactly as the manual writes it, because lanes are matched by name; ``id``
+    is the stable ASCII slug that commands and the API accept too.
+    """
+
+    __tablename__ = "roles"
+
+    id: Mapped[str] = mapped_column(String(100), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))  # staff | system
+
+
+class User(Base):
+    """A person (or client) who calls the API; tasks are assigned by ``name``."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(200))
+    email: Mapped[str | None] = mapped_column(String(320))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by=Role.id)
+
+
+class ApiToken(Base):
+    """A bearer token, stored only as its SHA-256: a leaked table does not leak credentials."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+
+
+class TaskCandidate(Base):
+    """A role besides the lane's that may work a task (``candidateRoles``), one row per role, so
+    that the inbox finds them with an index instead of searching JSON."""
+
+    __tablename__ = "task_candidates"
+    __table_args__ = (Index("ix_task_candidates_role", "role", "task_id"),)
+
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id"), primary_key=True)
+    role: Mapped[str] = mapped_column(String(200), primary_key=True)
+    # Never loaded; declared so that a unit of work inserts the task row first.
+    task: Mapped[HumanTask] = relationship(lazy="raise")
+
+
+class TaskComment(Base):
+    """A note on a human task, shown to whoever works it next."""
+
+    __tablename__ = "task_comments"
+    __table_args__ = (Index("ix_task_comments_task", "task_id", "id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    task_id: Mapped[str] = mapped_column(ForeignKey("human_tasks.id"))
+    author: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+# -- folios and the mail outbox (migration 0003) ----------------------------------------------
+
+
+class FolioCounter(Base):
+    """The last folio number issued per series and year (see :mod:`engine.folios`)."""
+
+    __tablename__ = "folio_counters"
+
+    series: Mapped[str] = mapped_column(String(20), primary_key=True)
+    year: Mapped[int] = mapped_column(Integer, primary_key=True)
+    last_number: Mapped[int] = mapped_column(Integer)
+
+
+class OutboxMessage(Base):
+    """An e-mail a step decided to send, written in the step's transaction and sent later by the
+    dispatcher (:mod:`engine.outbox`), so that a rolled-back step sends nothing and a slow mail
+    server never holds an instance lock.
+
+    ``status``: ``pending`` → ``sending`` (claimed by a dispatcher) → ``sent`` | ``failed``; or
+    ``no_recipients`` when nobody could be resolved (kept so that the gap is visible).
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_status_created", "status", "created_at"),)
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    # instance id / SpiffWorkflow task id: one mail per service-task execution, whatever retries.
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    instance_id: Mapped[str | None] = mapped_column(String(36), index=True)
+    element_id: Mapped[str | None] = mapped_column(String(200))
+    template: Mapped[str] = mapped_column(String(200))
+    recipient_spec: Mapped[str] = mapped_column(String(500))  # the diagram's ``to``
+    recipients: Mapped[list[Any]] = mapped_column(default=list)
+    subject: Mapped[str] = mapped_column(String(500))
+    body: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(20))
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    message_id: Mapped[str | None] = mapped_column(String(300))

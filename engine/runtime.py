@@ -31,6 +31,8 @@ from .timers import RegistrySource, TimerCalendars
 _RECORDER = "_cauce_recorder"
 # A calendar timer due at once (PT0S) needs another engine pass; more passes than this is a loop.
 _CALENDAR_PASSES = 20
+#: The handler whose result is the instance's business status (bpmn/CONVENTIONS.md).
+SET_STATUS_HANDLER = "set_status"
 
 
 @dataclass
@@ -44,6 +46,9 @@ class CompletedElement:
     # calling the handler again (handlers have side effects).
     has_result: bool = False
     result: Any = None
+    # The handler a service task named (None for other elements), so that the service can act on
+    # results the engine itself stores, such as ``set_status``'s label.
+    handler: str | None = None
 
 
 @dataclass
@@ -54,6 +59,8 @@ class ReadyTask:
     lane: str | None
     process_key: str
     properties: dict[str, str]
+    # The user named by the task's ``assigneeVariable`` in the process data, if any.
+    assignee: str | None = None
 
 
 @dataclass
@@ -62,6 +69,19 @@ class StepResult:
     error: dict[str, Any] | None = None
     # (service task element id, {code, message, details}) of handler business errors routed to a boundary.
     business_errors: list[tuple[str, dict[str, Any]]] = field(default_factory=list)
+
+    @property
+    def status_label(self) -> str | None:
+        """The label of the last ``set_status`` step of this step, if any: the instance's new
+        business status. The handler only validates the label; storing it on the instance is the
+        engine's job, so that it lands in the same transaction as the step that set it."""
+        label = None
+        for element in self.completed:
+            if element.handler == SET_STATUS_HANDLER and isinstance(element.result, dict):
+                value = element.result.get("label")
+                if isinstance(value, str) and value:
+                    label = value
+        return label
 
 
 class WorkflowRuntime:
@@ -142,6 +162,9 @@ class WorkflowRuntime:
             spec = task.task_spec
             if not spec.manual:
                 continue
+            properties = dict(spec.extensions.get("properties", {}))
+            variable = properties.get("assigneeVariable", "").strip()
+            named = task.data.get(variable) if variable else None
             ready.append(
                 ReadyTask(
                     task_id=str(task.id),
@@ -149,7 +172,8 @@ class WorkflowRuntime:
                     name=spec.bpmn_name,
                     lane=spec.lane,
                     process_key=task.workflow.spec.name,
-                    properties=dict(spec.extensions.get("properties", {})),
+                    properties=properties,
+                    assignee=named.strip() if isinstance(named, str) and named.strip() else None,
                 )
             )
         return ready
@@ -221,6 +245,7 @@ def _on_completed(workflow: Any, task: Task) -> None:
             process_key=workflow.spec.name,
             has_result=isinstance(spec, ServiceTask),
             result=task.data.get(spec.result_variable) if isinstance(spec, ServiceTask) else None,
+            handler=spec.operation_name if isinstance(spec, ServiceTask) else None,
         )
     )
 

@@ -19,10 +19,11 @@ from typing import Any
 from sqlalchemy import event, func, inspect, select, update
 from sqlalchemy.orm import Session, undefer
 
-from . import history
+from . import history, steps
 from .errors import Conflict, InvalidInput, NotFound
-from .models import Definition, HumanTask, Instance, InstanceState
+from .models import Definition, HumanTask, Instance, InstanceState, TaskCandidate
 from .parsing import checksum, parse_definition
+from .roles import RoleCatalog
 from .runtime import StepResult, WorkflowRuntime
 from .specs import SpecStore, latest
 from .uow import UnitOfWork
@@ -40,8 +41,11 @@ class DeployResult:
 class WorkflowService:
     """The engine's entry point for every caller (HTTP API, CLI, scheduler, tests)."""
 
-    def __init__(self, uow: UnitOfWork, runtime: WorkflowRuntime, *, clock: Clock | None = None) -> None:
+    def __init__(self, uow: UnitOfWork, runtime: WorkflowRuntime, *, clock: Clock | None = None,
+                 roles: RoleCatalog | None = None) -> None:
         self.uow = uow
+        # Known roles: a deploy whose lanes name an unknown one is refused (None: not checked).
+        self.roles = roles
         self.runtime = runtime
         self.specs = SpecStore(runtime)
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
@@ -55,6 +59,8 @@ class WorkflowService:
     def deploy(self, xml: bytes, *, source_name: str = "upload.bpmn", actor: str | None = None) -> DeployResult:
         """Deploy a BPMN document as the next version of its process, unless it is unchanged."""
         parsed = parse_definition(xml, source_name=source_name)
+        if self.roles is not None:
+            self.roles.check_document(parsed.xml)
         with self.uow.write() as session:
             current = latest(session, parsed.key)
             if current is not None and current.checksum == parsed.checksum:
@@ -122,13 +128,19 @@ class WorkflowService:
                 "called_definitions": called, "business_key": business_key, "data": data,
             })
             workflow = self.runtime.create(spec, subs, data)
-            result = self.runtime.advance(workflow)
+            with steps.step(session, instance, self.clock()):  # handlers write in this transaction
+                result = self.runtime.advance(workflow)
             self._save(session, instance, workflow, result, actor=requester)
             self._commit(session)
             return instance
 
-    def complete_task(self, task_id: str, data: dict[str, Any] | None = None, *, actor: str | None = None) -> Instance:
-        """Complete a ready user task with ``data``; 409 if it is no longer ready."""
+    def complete_task(self, task_id: str, data: dict[str, Any] | None = None, *, actor: str | None = None,
+                      authorize: Callable[[HumanTask], None] | None = None) -> Instance:
+        """Complete a ready user task with ``data``; 409 if it is no longer ready.
+
+        ``authorize`` sees the task row under the instance lock and raises to refuse (the inbox's
+        "is it yours" check), so no one can claim the task between the check and the completion.
+        """
         data = dict(data or {})
         with self.uow.write() as session:
             instance = session.scalars(
@@ -143,6 +155,8 @@ class WorkflowService:
             if row.status != "ready":
                 raise Conflict(f"Task {task_id} is {row.status}, not ready; reload the inbox.",
                                task_id=task_id, status=row.status)
+            if authorize is not None:
+                authorize(row)
             form = self.specs.form_for(session, instance.definition_id, instance.called_definitions,
                                        row.process_key, row.element_id)
             if form is not None:
@@ -163,7 +177,8 @@ class WorkflowService:
             row.status, row.completed_at, row.completed_by, row.submitted = "completed", now, actor, data
             history.append(session, instance, "task_completed", at=now, actor=actor, element_id=row.element_id,
                            payload={"task_id": task_id, "data": data})
-            result = self.runtime.advance(workflow, complete)
+            with steps.step(session, instance, self.clock()):  # handlers write in this transaction
+                result = self.runtime.advance(workflow, complete)
             self._save(session, instance, workflow, result, actor=actor, ready_rows=rows)
             self._commit(session)
             return instance
@@ -194,7 +209,8 @@ class WorkflowService:
             workflow = self._load(session, instance)
             history.append(session, instance, "instance_retried", at=self.clock(), actor=actor,
                            element_id=(instance.error or {}).get("element_id"))
-            result = self.runtime.retry_errors(workflow)
+            with steps.step(session, instance, self.clock()):  # handlers write in this transaction
+                result = self.runtime.retry_errors(workflow)
             self._save(session, instance, workflow, result, actor=actor)
             self._commit(session)
             return instance
@@ -215,7 +231,8 @@ class WorkflowService:
                             or instance.next_timer_at > now):
                         continue  # another worker got there first
                     workflow = self._load(session, instance)
-                    result = self.runtime.advance(workflow)
+                    with steps.step(session, instance, self.clock()):  # handlers write in this transaction
+                        result = self.runtime.advance(workflow)
                     self._save(session, instance, workflow, result, actor="scheduler")
                     self._commit(session)
                     fired += 1
@@ -245,9 +262,11 @@ class WorkflowService:
                 HumanTask.instance_id == instance_id, HumanTask.status == "ready").order_by(HumanTask.created_at)))
 
     def list_instances(self, *, definition: str | None = None, status: str | None = None,
-                       business_key: str | None = None, page: int = 1,
+                       business_key: str | None = None, status_label: str | None = None, page: int = 1,
                        page_size: int = 50) -> tuple[list[Instance], int]:
         query = select(Instance)
+        if status_label:
+            query = query.where(Instance.status_label == status_label)
         if definition:
             query = query.where(Instance.definition_key == definition)
         if status:
@@ -341,6 +360,8 @@ class WorkflowService:
             instance.error = None
         previous = instance.status
         instance.status = status
+        if result.status_label is not None:
+            instance.status_label = result.status_label
         instance.data = self.runtime.current_data(workflow)
         previous_timer = instance.next_timer_at
         instance.next_timer_at = self.runtime.next_timer_at(workflow) if status == "running" else None
@@ -387,12 +408,18 @@ class WorkflowService:
             if task_id in existing:
                 continue
             roles = [r.strip() for r in task.properties.get("candidateRoles", "").split(";") if r.strip()]
+            # assigneeVariable: the process variable naming the user who must do this task; the
+            # requester who started the instance when the variable is "requester" and not set.
+            variable = task.properties.get("assigneeVariable", "").strip()
+            assignee = task.assignee or (instance.requester if variable == "requester" else None)
             row = HumanTask(
                 id=task_id, instance_id=instance.id, definition_key=instance.definition_key,
                 process_key=task.process_key, element_id=task.element_id, name=task.name, lane=task.lane,
-                candidate_roles=roles, status="ready", created_at=now,
+                candidate_roles=roles, status="ready", created_at=now, assignee=assignee,
             )
             session.add(row)
+            for role in dict.fromkeys(r for r in roles if r != task.lane):
+                session.add(TaskCandidate(task_id=task_id, role=role))
             still_ready.append(row)
             history.append(session, instance, "task_ready", at=now, element_id=task.element_id,
                            payload={"task_id": task_id, "lane": task.lane, "name": task.name})

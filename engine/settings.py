@@ -16,6 +16,18 @@ def _env(name: str, default: str) -> str:
     return os.environ.get(f"CAUCE_{name}", default)
 
 
+def _tls_mode(value: str) -> str:
+    """``CAUCE_SMTP_TLS`` as a mode; a typo must not silently send mail in clear text."""
+    text = value.strip().lower()
+    if text in ("1", "true", "yes", "starttls"):
+        return "starttls"
+    if text in ("", "0", "false", "no", "none"):
+        return "none"
+    if text in ("ssl", "tls", "smtps"):
+        return "ssl"
+    raise ValueError(f"CAUCE_SMTP_TLS must be none, starttls or ssl, not {value!r}")
+
+
 @dataclass(frozen=True)
 class Settings:
     """Runtime configuration; build with :meth:`from_env` or pass values in tests."""
@@ -27,6 +39,8 @@ class Settings:
     port: int = 8000
     # The diagrams deployed by `cauce deploy` / `make run`.
     bpmn_dir: Path = _REPO / "bpmn"
+    # The manual's roles (lane names) and the system roles; deploys refuse lanes not listed here.
+    roles_file: Path = _REPO / "bpmn" / "roles.yaml"
     # In-process scheduler: one process is the default deployment; tests and extra workers opt out.
     scheduler_enabled: bool = True
     # Period of the scheduler's safety sweep. Timers are woken at their due time by a job armed at
@@ -38,6 +52,20 @@ class Settings:
     lock_timeout_s: float = 10.0
     # Largest page the list endpoints return, to keep a response bounded.
     max_page_size: int = 500
+    # Outgoing mail (the notify outbox). Empty host: mail waits in the outbox until configured.
+    smtp_host: str = ""
+    smtp_port: int = 25
+    # "none", "starttls" (also 1/true/yes) or "ssl" (implicit TLS, usually port 465).
+    smtp_tls: str = "none"
+    smtp_sender: str = "cauce@localhost"
+    smtp_user: str | None = None
+    smtp_password: str | None = None
+    # CA bundle to verify the SMTP server's certificate (an internal CA); default: the system's.
+    smtp_ca_file: Path | None = None
+    # Development mode: write each mail as an .eml file here instead of using SMTP.
+    mail_dir: Path | None = None
+    # How often the scheduler sends the outbox; a mail leaves at most this long after its step.
+    outbox_interval_s: float = 15.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -49,9 +77,19 @@ class Settings:
             host=_env("HOST", default.host),
             port=int(_env("PORT", str(default.port))),
             bpmn_dir=Path(_env("BPMN_DIR", str(default.bpmn_dir))),
+            roles_file=Path(_env("ROLES_FILE", str(default.roles_file))),
             scheduler_enabled=_env("SCHEDULER", "1") not in ("0", "false", "no"),
             scheduler_interval_s=float(_env("SCHEDULER_INTERVAL_S", str(default.scheduler_interval_s))),
             script_timeout_s=float(_env("SCRIPT_TIMEOUT_S", str(default.script_timeout_s))),
             lock_timeout_s=float(_env("LOCK_TIMEOUT_S", str(default.lock_timeout_s))),
             max_page_size=int(_env("MAX_PAGE_SIZE", str(default.max_page_size))),
+            smtp_host=_env("SMTP_HOST", default.smtp_host),
+            smtp_port=int(_env("SMTP_PORT", str(default.smtp_port))),
+            smtp_tls=_tls_mode(_env("SMTP_TLS", default.smtp_tls)),
+            smtp_sender=_env("SMTP_SENDER", default.smtp_sender),
+            smtp_user=_env("SMTP_USER", "") or None,
+            smtp_password=_env("SMTP_PASSWORD", "") or None,
+            smtp_ca_file=Path(_env("SMTP_CA_FILE", "")) if _env("SMTP_CA_FILE", "") else None,
+            mail_dir=Path(_env("MAIL_DIR", "")) if _env("MAIL_DIR", "") else None,
+            outbox_interval_s=float(_env("OUTBOX_INTERVAL_S", str(default.outbox_interval_s))),
         )

@@ -2,9 +2,10 @@
 
 This is the only place that knows both the handler names and the functions behind them, so the
 composition root calls :func:`register_builtin` once and the engine stays ignorant of what the
-handlers do. Handlers whose module is not there yet (``notify``, ``folio``,
-``assign_by_workload``) are simply not registered: asking for them then fails with the
-registry's "no handler is registered as …" message, which lists what is available.
+handlers do. ``folio`` and ``notify`` write in the step's transaction: the composition root passes
+their database side (a folio counter, a mailroom) here, so this package never imports the engine.
+Handlers whose module is not there yet (``assign_by_workload``) are simply not registered: asking
+for them then fails with the registry's "no handler is registered as …" message, which lists what is available.
 
 Nothing from Flask, ``api`` or the engine is imported at run time: the registry is only a type.
 """
@@ -22,6 +23,8 @@ from handlers.curp import Register
 
 if TYPE_CHECKING:
     from engine.handler_registry import HandlerRegistry
+    from handlers.folio import NextNumber
+    from handlers.notify import Mailroom
 
 __all__ = ["BUILTIN", "Builtin", "register_builtin"]
 
@@ -45,6 +48,8 @@ BUILTIN: tuple[Builtin, ...] = (
     Builtin("priority", "handlers.priority", "priority"),
     Builtin("probe", "handlers.probe", "probe"),
     Builtin("set_status", "handlers.status", "set_status"),
+    Builtin("folio", "handlers.folio", "make_folio"),
+    Builtin("notify", "handlers.notify", "make_notify"),
 )
 
 
@@ -66,6 +71,17 @@ def _missing_register(**_: Any) -> Any:
     )
 
 
+def _needs(name: str, dependency: str) -> Callable[..., Any]:
+    """A stand-in for a handler registered without its database side: the name is known (diagrams
+    validate) but running it says what the application forgot to pass."""
+
+    def missing(**_: Any) -> Any:
+        raise RuntimeError(f"{name} necesita {dependency}: la aplicación debe pasarlo a "
+                           "handlers.registry.register_builtin().")
+
+    return missing
+
+
 def _instance(schema: Any) -> Any:
     """Schemas may be declared as classes; the registry wants instances."""
     return schema() if isinstance(schema, type) else schema
@@ -76,6 +92,8 @@ def register_builtin(
     *,
     curp_register: Register | None = None,
     priority_matrix: str | os.PathLike[str] | None = None,
+    folio_numbers: NextNumber | None = None,
+    mailroom: Mailroom | None = None,
 ) -> list[str]:
     """Register every built-in handler whose module exists; return the names registered.
 
@@ -85,6 +103,10 @@ def register_builtin(
     saying what is missing, rather than judging every CURP "not in the register".
     ``priority_matrix``: a YAML matrix replacing the shipped ``priority_matrix.yaml``; it is
     loaded and checked now, so a broken policy file stops start-up.
+    ``folio_numbers``: the counter ``folio`` takes numbers from (``(year, number)`` for a
+    series, in the step's transaction). ``mailroom``: what ``notify`` resolves recipients with and
+    queues mail in. Without them the names are registered but fail when run, like
+    ``validate_curp_layout`` without its register.
 
     Registering twice into one registry raises ``ValueError`` (the registry's own rule).
     """
@@ -99,6 +121,10 @@ def register_builtin(
                 func, register=curp_register)
         elif spec.name == "priority":
             func = module.make_priority(priority_matrix)
+        elif spec.name == "folio":
+            func = _needs("folio", "un contador de folios") if folio_numbers is None else func(folio_numbers)
+        elif spec.name == "notify":
+            func = _needs("notify", "un buzón de salida (mailroom)") if mailroom is None else func(mailroom)
         registry.register(
             spec.name,
             func,

@@ -24,7 +24,8 @@ from engine.settings import Settings
 
 PG_URL = os.environ.get("CAUCE_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
-TABLES = ["events", "human_tasks", "instance_states", "instances", "definitions"]
+TABLES = ["events", "human_tasks", "instance_states", "instances", "definitions", "task_comments",
+          "task_candidates", "api_tokens", "user_roles", "users", "roles", "folio_counters", "outbox"]
 
 
 def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:

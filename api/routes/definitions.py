@@ -6,6 +6,7 @@ from flask import Response, request
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.auth import current_actor
 from api.context import service
 from api.schemas import DefinitionDetailSchema, DefinitionListSchema, DeployResultSchema
 from engine.errors import InvalidInput
@@ -46,7 +47,7 @@ class Definitions(MethodView):
             xml, name = request.get_data(), request.headers.get("X-Filename", "upload.bpmn")
         else:
             raise InvalidInput("Send the BPMN file as multipart field 'file' or as an application/xml body.")
-        result = service().deploy(xml, source_name=name)
+        result = service().deploy(xml, source_name=name, actor=current_actor().name)
         return {"created": result.created, "definition": result.definition}, (201 if result.created else 200)
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask.views import MethodView
 from flask_smorest import Blueprint
 
+from api.auth import current_actor
 from api.context import service
 from api.schemas import (
     CancelSchema,
@@ -41,17 +42,19 @@ class Instances(MethodView):
     @blp.arguments(InstanceQuerySchema, location="query")
     @blp.response(200, InstanceListSchema)
     def get(self, args: dict) -> dict:
-        """Instances, newest first, filtered by definition, status or business key."""
+        """Instances, newest first, filtered by definition, status, business status or business key."""
         items, total = service().list_instances(
             definition=args.get("definition"), status=args.get("status"),
-            business_key=args.get("business_key"), page=args["page"], page_size=args["page_size"])
+            business_key=args.get("business_key"), status_label=args.get("status_label"),
+            page=args["page"], page_size=args["page_size"])
         return {"items": items, "total": total, "page": args["page"], "page_size": args["page_size"]}
 
     @blp.arguments(StartInstanceSchema)
     @blp.response(201, InstanceDetailSchema)
     def post(self, args: dict) -> dict:
         """Start an instance of the latest version of a definition."""
-        instance = service().start(args["definition"], args["data"], business_key=args.get("business_key"))
+        instance = service().start(args["definition"], args["data"], business_key=args.get("business_key"),
+                                   requester=current_actor().name)
         return _detail(instance.id, instance)
 
 
@@ -69,7 +72,7 @@ class InstanceCancel(MethodView):
     @blp.response(200, InstanceDetailSchema)
     def post(self, args: dict, instance_id: str) -> dict:
         """Cancel a running instance; its ready tasks leave every inbox."""
-        service().cancel(instance_id, reason=(args or {}).get("reason"))
+        service().cancel(instance_id, reason=(args or {}).get("reason"), actor=current_actor().name)
         return _detail(instance_id)
 
 
@@ -78,5 +81,5 @@ class InstanceRetry(MethodView):
     @blp.response(200, InstanceDetailSchema)
     def post(self, instance_id: str) -> dict:
         """Run the failed step of an instance in ``error`` again, once its cause is fixed."""
-        service().retry(instance_id)
+        service().retry(instance_id, actor=current_actor().name)
         return _detail(instance_id)

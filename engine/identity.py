@@ -1,0 +1,161 @@
+"""Users, their roles and their API tokens.
+
+A token is ``secrets.token_urlsafe(32)`` shown once to whoever created it; only its SHA-256 is
+stored, so the table cannot be used to call the API. SHA-256 (not a slow password hash) is
+enough because the token has 256 bits of entropy, and it lets a request find its token with one
+indexed lookup.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from .errors import Conflict, InvalidInput, NotFound
+from .models import ApiToken, Role, User
+from .roles import ADMIN, AUDITOR, PROCESS_OWNER, RoleCatalog
+from .uow import UnitOfWork
+
+# ``last_used_at`` is refreshed at most this often, so that reading the inbox is not a write.
+_TOUCH_EVERY = timedelta(minutes=1)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is calling: what the authorisation checks and the inbox query need, and nothing more."""
+
+    name: str
+    role_ids: frozenset[str]
+    # Manual names of the staff roles held: lanes and candidate roles are matched by name.
+    staff_roles: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return ADMIN in self.role_ids
+
+    @property
+    def is_auditor(self) -> bool:
+        return AUDITOR in self.role_ids
+
+    @property
+    def is_process_owner(self) -> bool:
+        return PROCESS_OWNER in self.role_ids
+
+    @property
+    def is_staff(self) -> bool:
+        return bool(self.staff_roles)
+
+    def may_read_all(self) -> bool:
+        return self.is_admin or self.is_auditor
+
+
+def hash_token(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+def actor_of(user: User) -> Actor:
+    return Actor(name=user.name, role_ids=frozenset(r.id for r in user.roles),
+                 staff_roles=frozenset(r.name for r in user.roles if r.kind == "staff"))
+
+
+class IdentityService:
+    def __init__(self, uow: UnitOfWork, catalog: RoleCatalog, *, clock: Callable[[], datetime] | None = None) -> None:
+        self.uow = uow
+        self.catalog = catalog
+        self.clock = clock or (lambda: datetime.now(UTC))
+
+    def sync_roles(self, session: Session) -> None:
+        """Make the roles table match the catalogue (new roles added, renamed ones updated)."""
+        existing = {r.id: r for r in session.scalars(select(Role))}
+        for info in self.catalog.roles:
+            row = existing.get(info.id)
+            if row is None:
+                session.add(Role(id=info.id, name=info.name, kind=info.kind))
+            elif (row.name, row.kind) != (info.name, info.kind):
+                row.name, row.kind = info.name, info.kind
+        session.flush()
+
+    def create_user(self, name: str, roles: Sequence[str], *, email: str | None = None,
+                    display_name: str | None = None) -> tuple[User, str]:
+        """Create a user holding ``roles`` (ids or manual names); returns it and its first token."""
+        name = name.strip()
+        if not name:
+            raise InvalidInput("A user needs a name.")
+        infos = [self.catalog.resolve(r) for r in roles]
+        with self.uow.write() as session:
+            self.sync_roles(session)
+            if session.scalar(select(User.id).where(User.name == name)) is not None:
+                raise Conflict(f"User {name!r} already exists.", user=name)
+            role_rows = [session.get(Role, info.id) for info in dict.fromkeys(infos)]
+            user = User(name=name, display_name=display_name, email=email, active=True, created_at=self.clock(),
+                        roles=[r for r in role_rows if r is not None])
+            session.add(user)
+            session.flush()
+            token = self._issue(session, user)
+            session.commit()
+            return user, token
+
+    def issue_token(self, name: str) -> str:
+        with self.uow.write() as session:
+            user = self._user(session, name)
+            token = self._issue(session, user)
+            session.commit()
+            return token
+
+    def revoke(self, name: str) -> int:
+        """Revoke every live token of a user; returns how many."""
+        with self.uow.write() as session:
+            user = self._user(session, name)
+            result = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
+                                     .values(revoked_at=self.clock()))
+            session.commit()
+            return int(result.rowcount or 0)  # type: ignore[attr-defined]
+
+    def authenticate(self, token: str) -> Actor | None:
+        """The actor a bearer token belongs to, or None (unknown, revoked, inactive user)."""
+        digest = hash_token(token)
+        with self.uow.read() as session:
+            found = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+                                    .where(ApiToken.token_hash == digest)).first()
+            if found is None:
+                return None
+            row, user = found
+            if row.revoked_at is not None or not user.active:
+                return None
+            actor = actor_of(user)
+            touch = row.last_used_at is None or self.clock() - row.last_used_at > _TOUCH_EVERY
+        if touch:
+            with self.uow.write() as session:
+                session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=self.clock()))
+                session.commit()
+        return actor
+
+    def actor(self, name: str) -> Actor:
+        with self.uow.read() as session:
+            return actor_of(self._user(session, name))
+
+    def find_actor(self, name: str) -> Actor | None:
+        with self.uow.read() as session:
+            user = session.scalar(select(User).where(User.name == name))
+            return actor_of(user) if user is not None and user.active else None
+
+    def list_users(self) -> list[User]:
+        with self.uow.read() as session:
+            return list(session.scalars(select(User).order_by(User.name)))
+
+    def _user(self, session: Session, name: str) -> User:
+        user = session.scalar(select(User).where(User.name == name))
+        if user is None:
+            raise NotFound(f"No user is called {name!r}.", user=name)
+        return user
+
+    def _issue(self, session: Session, user: User) -> str:
+        token = secrets.token_urlsafe(32)
+        session.add(ApiToken(user_id=user.id, token_hash=hash_token(token), created_at=self.clock()))
+        return token
