@@ -59,6 +59,10 @@ def _fill(wiring, roles: list[str]) -> None:  # noqa: ANN001 - Wiring
             for chunk in range(0, len(rows), 5000):
                 session.execute(insert(table), rows[chunk:chunk + 5000])
         session.commit()
+    # Planner statistics, as autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) would keep them.
+    with wiring.db.connect() as conn:
+        conn.exec_driver_sql("ANALYZE")
+        conn.commit()
 
 
 def run() -> list[Row]:

@@ -119,7 +119,12 @@ class InboxService:
 
         One OR over the same conditions makes SQLite visit every matching row of the table;
         this reads index entries only, then the page's rows. ``coalesce`` in the candidate branch
-        keeps SQLite from walking the status index instead of looking the few ids up."""
+        keeps SQLite from walking the status index instead of looking the few ids up (PostgreSQL
+        plans the plain form well, and the wrapped one badly)."""
+        with self.uow.read() as session:
+            sqlite = session.get_bind().dialect.name == "sqlite"
+        status_col = func.coalesce(HumanTask.status, "") if sqlite else HumanTask.status
+        unassigned = func.coalesce(HumanTask.assignee, "") == "" if sqlite else HumanTask.assignee.is_(None)
         # A role filter narrows the lanes of the branches instead of adding an OR to each.
         roles = sorted(actor.staff_roles if role is None else actor.staff_roles & {role})
         columns = (HumanTask.id, HumanTask.created_at, HumanTask.due_at)
@@ -133,8 +138,7 @@ class InboxService:
                 *([select(*columns).where(HumanTask.status == "ready", HumanTask.assignee.is_(None),
                                           HumanTask.lane.is_(None), *filters)] if role is None else []),
                 select(*columns).where(
-                    func.coalesce(HumanTask.status, "") == "ready", func.coalesce(HumanTask.assignee, "") == "",
-                    HumanTask.lane.not_in(roles),
+                    status_col == "ready", unassigned, HumanTask.lane.not_in(roles),
                     HumanTask.id.in_(select(TaskCandidate.task_id).where(TaskCandidate.role.in_(roles))), *filters),
             ]
         mine = union_all(*branches).subquery() if len(branches) > 1 else branches[0].subquery()

@@ -61,6 +61,8 @@ class ReadyTask:
     properties: dict[str, str]
     # The user named by the task's ``assigneeVariable`` in the process data, if any.
     assignee: str | None = None
+    # When the task's earliest boundary timer fires (its SLA as the diagram states it), if any.
+    due_at: datetime | None = None
 
 
 @dataclass
@@ -174,6 +176,7 @@ class WorkflowRuntime:
                     process_key=task.workflow.spec.name,
                     properties=properties,
                     assignee=named.strip() if isinstance(named, str) and named.strip() else None,
+                    due_at=_boundary_due(task),
                 )
             )
         return ready
@@ -216,6 +219,25 @@ class WorkflowRuntime:
                 except ValueError:
                     continue
         return min(due) if due else None
+
+
+def _boundary_due(task: Task) -> datetime | None:
+    """The earliest due time of the timers attached to a user task: its siblings under the
+    boundary-event split, whose ``event_value`` holds the (calendar-adjusted) due time."""
+    parent = task.parent
+    if parent is None or type(parent.task_spec).__name__ != "BoundaryEventSplit":
+        return None
+    due: list[datetime] = []
+    for sibling in parent.children:
+        value = sibling.internal_data.get("event_value") if sibling is not task else None
+        if isinstance(value, dict):  # a cycle: its next occurrence
+            value = value.get("next")
+        if isinstance(value, str) and value[:1].isdigit():
+            try:
+                due.append(datetime.fromisoformat(value))
+            except ValueError:
+                continue
+    return min(due) if due else None
 
 
 def _all_tasks(workflow: BpmnWorkflow, state: int) -> list[Task]:

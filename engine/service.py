@@ -415,7 +415,7 @@ class WorkflowService:
             row = HumanTask(
                 id=task_id, instance_id=instance.id, definition_key=instance.definition_key,
                 process_key=task.process_key, element_id=task.element_id, name=task.name, lane=task.lane,
-                candidate_roles=roles, status="ready", created_at=now, assignee=assignee,
+                candidate_roles=roles, status="ready", created_at=now, assignee=assignee, due_at=task.due_at,
             )
             session.add(row)
             for role in dict.fromkeys(r for r in roles if r != task.lane):

@@ -142,3 +142,16 @@ def test_assignee_variable_requester_falls_back_to_who_started(client: FlaskClie
     started = ana.post("/api/v1/instances", json={"definition": "approval"}).get_json()
     assert started["ready_tasks"][0]["assignee"] == "ana"
     assert _ids(ana) == [started["ready_tasks"][0]["id"]]
+
+
+def test_due_date_comes_from_the_tasks_boundary_timer(client: FlaskClient, login: Login, clock: ManualClock) -> None:
+    from datetime import datetime, timedelta
+
+    _deploy(client, documents.timer_escalation())
+    ana = login("ana", "1er-nivel")
+    started = ana.post("/api/v1/instances", json={"definition": "escalation"}).get_json()
+    task = ana.get(f"/api/v1/tasks?instance={started['id']}").get_json()["items"][0]
+    assert datetime.fromisoformat(task["due_at"]) == clock() + timedelta(hours=1)
+    assert _ids(ana, "?overdue=true") == [] and _ids(ana, "?sort=due") == [task["id"]]
+    clock.advance(minutes=61)
+    assert _ids(ana, "?overdue=true") == [task["id"]]
