@@ -148,10 +148,12 @@ class WorkflowService:
                 .with_for_update(of=Instance)).first()
             if instance is None:
                 raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
-            # Read under the lock, so statuses are current; the ready rows are reused by _save.
+            # Read under the lock, so statuses are current; the ready rows are reused by _save. Two
+            # indexed lookups, not one OR: the OR scans every task the instance ever had.
             rows = list(session.scalars(select(HumanTask).where(
-                HumanTask.instance_id == instance.id, (HumanTask.status == "ready") | (HumanTask.id == task_id))))
-            row = next(r for r in rows if r.id == task_id)
+                HumanTask.instance_id == instance.id, HumanTask.status == "ready")))
+            row = next((r for r in rows if r.id == task_id), None) or session.get(HumanTask, task_id)
+            assert row is not None
             if row.status != "ready":
                 raise Conflict(f"Task {task_id} is {row.status}, not ready; reload the inbox.",
                                task_id=task_id, status=row.status)
