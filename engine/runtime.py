@@ -208,16 +208,7 @@ class WorkflowRuntime:
         return self.codec.convert_data(data)
 
     def next_timer_at(self, workflow: BpmnWorkflow) -> datetime | None:
-        due: list[datetime] = []
-        for task in workflow.top_workflow.event_manager.tasks.values():
-            value = task.internal_data.get("event_value")
-            if isinstance(value, dict) and value.get("cycles") != 0:  # a cycle: its next occurrence
-                value = value.get("next")
-            if isinstance(value, str) and value[:1].isdigit():
-                try:
-                    due.append(datetime.fromisoformat(value))
-                except ValueError:
-                    continue
+        due = [d for d in map(_due_time, workflow.top_workflow.event_manager.tasks.values()) if d is not None]
         return min(due) if due else None
 
 
@@ -227,17 +218,22 @@ def _boundary_due(task: Task) -> datetime | None:
     parent = task.parent
     if parent is None or type(parent.task_spec).__name__ != "BoundaryEventSplit":
         return None
-    due: list[datetime] = []
-    for sibling in parent.children:
-        value = sibling.internal_data.get("event_value") if sibling is not task else None
-        if isinstance(value, dict):  # a cycle: its next occurrence
-            value = value.get("next")
-        if isinstance(value, str) and value[:1].isdigit():
-            try:
-                due.append(datetime.fromisoformat(value))
-            except ValueError:
-                continue
+    due = [d for d in (_due_time(s) for s in parent.children if s is not task) if d is not None]
     return min(due) if due else None
+
+
+def _due_time(task: Task) -> datetime | None:
+    """When a waiting timer task fires: SpiffWorkflow keeps it as ISO text in ``event_value``,
+    or, for a cycle with occurrences left, as ``{"cycles", "next", "duration"}``."""
+    value = task.internal_data.get("event_value")
+    if isinstance(value, dict) and value.get("cycles") != 0:
+        value = value.get("next")
+    if isinstance(value, str) and value[:1].isdigit():
+        try:
+            return datetime.fromisoformat(value)
+        except ValueError:
+            return None
+    return None
 
 
 def _all_tasks(workflow: BpmnWorkflow, state: int) -> list[Task]:
