@@ -10,7 +10,7 @@ from datetime import UTC, datetime
 
 from marshmallow import Schema, ValidationError, fields, validate, validates_schema
 
-from api.schemas import PageArgs
+from api.schemas import PageArgs, PageSchema
 
 
 class EventSchema(Schema):
@@ -26,12 +26,9 @@ class EventSchema(Schema):
     hash = fields.String(metadata={"description": "SHA-256 over the canonical JSON of the event and prev_hash."})
 
 
-class EventListSchema(Schema):
+class EventListSchema(PageSchema):
     instance_id = fields.String()
     items = fields.List(fields.Nested(EventSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
 
 
 class EventQuerySchema(PageArgs):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from marshmallow import Schema, fields, validate
 
-from api.schemas import PageArgs
+from api.schemas import PageArgs, PageSchema
 
 
 class RoleRefSchema(Schema):
@@ -44,11 +44,8 @@ class InboxTaskSchema(Schema):
     form = fields.Dict(allow_none=True, metadata={"description": "The task's form as JSON Schema, or null."})
 
 
-class InboxListSchema(Schema):
+class InboxListSchema(PageSchema):
     items = fields.List(fields.Nested(InboxTaskSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
 
 
 class InboxQuerySchema(PageArgs):

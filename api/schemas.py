@@ -10,6 +10,14 @@ class PageArgs(Schema):
     page_size = fields.Integer(load_default=50, validate=validate.Range(min=1, max=500))
 
 
+class PageSchema(Schema):
+    """The envelope of every paginated list; subclasses add ``items``."""
+
+    total = fields.Integer()
+    page = fields.Integer()
+    page_size = fields.Integer()
+
+
 class DefinitionSchema(Schema):
     key = fields.String(metadata={"description": "Process id, the key used to start instances."})
     version = fields.Integer()
@@ -83,18 +91,8 @@ class InstanceDetailSchema(InstanceSchema):
     ready_tasks = fields.List(fields.Nested(TaskSchema))
 
 
-class InstanceListSchema(Schema):
+class InstanceListSchema(PageSchema):
     items = fields.List(fields.Nested(InstanceSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
-
-
-class TaskListSchema(Schema):
-    items = fields.List(fields.Nested(TaskSchema))
-    total = fields.Integer()
-    page = fields.Integer()
-    page_size = fields.Integer()
 
 
 class StartInstanceSchema(Schema):

@@ -12,6 +12,7 @@ from engine.clock import ManualClock
 from engine.handler_registry import HandlerRegistry
 from engine.replay import ReplayResult, replay_instance
 from tests.engine import documents
+from tests.engine.handler_doubles import FlakyStamp
 
 
 def _ready(wiring: Wiring, instance_id: str) -> dict[str, str]:
@@ -72,20 +73,13 @@ def test_timer_firings_replay_at_their_recorded_times(wiring: Wiring, clock: Man
 
 def test_handlers_are_not_called_again_and_recorded_failures_replay(wiring: Wiring, handlers: HandlerRegistry,
                                                                     clock: ManualClock) -> None:
-    calls: list[str] = []
-    broken = {"now": True}
-
-    def stamp(value: str) -> str:
-        calls.append(value)
-        if broken["now"]:
-            raise RuntimeError("folio service unreachable")
-        return f"{value}-{len(calls):04d}"
-
+    stamp = FlakyStamp()
+    calls = stamp.calls
     handlers.register("stamp", stamp)
     wiring.service.deploy(documents.service_call().encode())
     instance = wiring.service.start("service_call", {"folio_base": "INC"})
     assert instance.status == "error"
-    broken["now"] = False
+    stamp.broken = False
     clock.advance(minutes=10)
     wiring.service.retry(instance.id, actor="ops")
     wiring.service.complete_task(_ready(wiring, instance.id)["Task_review"], {}, actor="luis")

@@ -11,6 +11,7 @@ from engine.clock import ManualClock
 from engine.errors import Conflict, InvalidDefinition, NotFound
 from engine.handler_registry import HandlerRegistry
 from tests.engine import documents
+from tests.engine.handler_doubles import FlakyStamp
 
 
 def _ready(wiring: Wiring, instance_id: str) -> dict[str, str]:
@@ -69,15 +70,8 @@ def test_completing_twice_is_a_conflict_and_unknown_is_not_found(wiring: Wiring)
 
 def test_failing_handler_sets_error_then_retry_succeeds(wiring: Wiring, handlers: HandlerRegistry,
                                                         clock: ManualClock) -> None:
-    calls: list[str] = []
-    broken = {"now": True}
-
-    def stamp(value: str) -> str:
-        calls.append(value)
-        if broken["now"]:
-            raise RuntimeError("folio service unreachable")
-        return f"{value}-0001"
-
+    stamp = FlakyStamp()
+    calls = stamp.calls
     handlers.register("stamp", stamp)
     wiring.service.deploy(documents.service_call().encode())
     instance = wiring.service.start("service_call", {"folio_base": "INC"})
@@ -85,10 +79,10 @@ def test_failing_handler_sets_error_then_retry_succeeds(wiring: Wiring, handlers
     assert instance.error["element_id"] == "Call_handler"
     assert "folio service unreachable" in instance.error["message"]
     assert instance.error["at"] == clock().isoformat()
-    broken["now"] = False
+    stamp.broken = False
     retried = wiring.service.retry(instance.id, actor="ops")
     assert retried.status == "running" and retried.error is None
-    assert retried.data["stamped"] == "INC-0001"
+    assert retried.data["stamped"] == "INC-0002"  # the second call succeeded
     assert list(_ready(wiring, instance.id)) == ["Task_review"]
     assert calls == ["INC", "INC"]
     with pytest.raises(Conflict):
