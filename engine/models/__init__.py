@@ -293,3 +293,8 @@ class OutboxMessage(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     message_id: Mapped[str | None] = mapped_column(String(300))
+
+
+# Tables of the later issues live in their own modules; importing them here registers them
+# on Base.metadata, which Alembic and the tests read.
+from . import files, invocations, sla  # noqa: E402, F401
