@@ -150,6 +150,9 @@ class HumanTask(Base):
     assignee: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # on_track | at_risk | breached | met | paused, written by the SLA clocks (engine/sla.py) for
+    # a task that one of them measures; null when none does.
+    sla_state: Mapped[str | None] = mapped_column(String(20))
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
     completed_by: Mapped[str | None] = mapped_column(String(200))
     submitted: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)

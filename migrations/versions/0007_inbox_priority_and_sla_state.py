@@ -6,6 +6,9 @@ Create Date: 2026-11-23 14:20:00.000000
 """
 from __future__ import annotations
 
+import sqlalchemy as sa
+from alembic import op
+
 revision = '0007'
 down_revision = '0006'
 branch_labels = None
@@ -13,8 +16,10 @@ depends_on = None
 
 
 def upgrade() -> None:
-    pass
+    with op.batch_alter_table('human_tasks') as batch:
+        batch.add_column(sa.Column('sla_state', sa.String(length=20), nullable=True))
 
 
 def downgrade() -> None:
-    pass
+    with op.batch_alter_table('human_tasks') as batch:
+        batch.drop_column('sla_state')
