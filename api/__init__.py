@@ -12,19 +12,20 @@ from engine.clock import Clock
 from engine.handler_registry import HandlerRegistry
 from engine.scheduler import start_scheduler
 from engine.settings import Settings
+from engine.worker_jobs import start_invocation_jobs
 
 from . import auth
 from .context import Cauce
 from .errors import register_error_handlers
-from .routes import audit, definitions, health, instances, tasks, users
+from .routes import audit, definitions, files, health, incidents, instances, reports, sla, tasks, users
 
 
-def default_handlers() -> HandlerRegistry:
-    """The built-in handlers of ``handlers/``, registered by name."""
+def default_handlers(settings: Settings | None = None) -> HandlerRegistry:
+    """The built-in handlers of ``handlers/``, registered by name (``settings``: where files live)."""
     from handlers.registry import register_builtin
 
     registry = HandlerRegistry()
-    register_builtin(registry, **step_handler_dependencies())
+    register_builtin(registry, **step_handler_dependencies(settings))
     return registry
 
 
@@ -41,15 +42,20 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         OPENAPI_JSON_PATH="openapi.json",
         OPENAPI_SWAGGER_UI_PATH="/docs",
         OPENAPI_SWAGGER_UI_URL="https://cdn.jsdelivr.net/npm/swagger-ui-dist@5/",
-        MAX_CONTENT_LENGTH=16 * 1024 * 1024,
+        MAX_CONTENT_LENGTH=max(16 * 1024 * 1024, settings.max_upload_bytes + 64 * 1024),  # + multipart overhead
         JSON_SORT_KEYS=False,
     )
-    wiring = build(settings, handlers=handlers if handlers is not None else default_handlers(), clock=clock)
+    # The default handlers are the complete set the diagrams run on: deploys are checked against them.
+    wiring = build(settings, handlers=handlers if handlers is not None else default_handlers(settings), clock=clock,
+                   check_handlers=handlers is None)
     api = Api(app, spec_kwargs={"info": {"description": "BPMN orchestration of the DGTIT procedures manual."}})
     app.register_blueprint(health.bp)
-    for module in (definitions, instances, tasks, audit, users):
+    for module in (definitions, instances, tasks, audit, users, files):
         api.register_blueprint(module.blp)
     api.register_blueprint(audit.history_blp)
+    api.register_blueprint(reports.blp)
+    api.register_blueprint(incidents.blp)
+    api.register_blueprint(sla.blp)
     register_error_handlers(app)  # after Api, so ours win over flask-smorest's
     auth.install(app, api)
     running: Any = None
@@ -59,7 +65,10 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
         if dispatch is not None:  # mail leaves shortly after the step that queued it
             running.scheduler.add_job(dispatch, "interval", seconds=settings.outbox_interval_s, id="cauce-outbox",
                                       max_instances=1, coalesce=True, replace_existing=True)
+        start_invocation_jobs(wiring.invocations, running.scheduler, sweep_s=settings.scheduler_interval_s)
     app.extensions["cauce"] = Cauce(settings=settings, service=wiring.service, scheduler=running,
                                     identity=wiring.identity, inbox=wiring.inbox)
     app.extensions["cauce_db"] = wiring.db
+    app.extensions["cauce_files"] = wiring.files
+    app.extensions["cauce_incidents"] = wiring.incidents
     return app

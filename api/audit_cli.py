@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from engine.settings import Settings
 
@@ -36,9 +37,14 @@ def verify(settings: Settings, instance_ids: Sequence[str] | None = None) -> int
     return 0 if report.ok else 1
 
 
-def replay(settings: Settings, instance_ids: Sequence[str] | None = None, *, progress: bool = True) -> int:
-    """Replay instances (default: all) and print each divergence and a summary; 1 if any diverged.
+# Divergences printed in full after the summary; the rest are counted (``--instance`` shows one).
+FIRST_DIVERGENCES = 10
 
+
+def replay(settings: Settings, instance_ids: Sequence[str] | None = None, *, progress: bool = True) -> int:
+    """Replay instances (default: all), with a progress bar, then a summary and the first divergences.
+
+    Returns 1 if any instance diverged or could not be replayed, 2 for an unknown ``--instance``.
     A changed stored procedure or a corrupted row shows up here as a divergence, so this is the
     check to run after restoring a backup or upgrading the engine.
     """
@@ -53,38 +59,70 @@ def replay(settings: Settings, instance_ids: Sequence[str] | None = None, *, pro
 
     wiring = build(settings)
     service = wiring.service
-    diverged = verified = events = 0
+    counts = {"verified": 0, "diverged": 0, "errored": 0}
+    problems: list[replaying.ReplayResult] = []
+    events = 0
+    bar = _ProgressBar(enabled=progress and sys.stderr.isatty())
     started = time.perf_counter()
     try:
         with service.uow.read() as session:
             ids = list(instance_ids) if instance_ids else list(session.scalars(
                 select(Instance.id).order_by(Instance.started_at, Instance.id)))
-        for number, instance_id in enumerate(ids, start=1):
-            with service.uow.read() as session:
-                try:
-                    result = replaying.replay_instance(session, instance_id, runtime=service.runtime,
-                                                       specs=service.specs)
-                except NotFound as exc:
-                    print(exc.message, file=sys.stderr)
-                    return 2
-            events += result.events
-            if result.divergence is None:
-                verified += 1
-            else:
-                diverged += 1
-                d = result.divergence
-                where = f"event {d.seq}" if d.seq is not None else "final state"
-                print(f"\rDIVERGED   {instance_id}  at {where}: expected {d.expected!r}, found {d.found!r} "
-                      f"({d.message})", file=sys.stderr)
-            if progress and sys.stderr.isatty():
-                filled = int(30 * number / len(ids))
-                print(f"\r[{'#' * filled}{'.' * (30 - filled)}] {number}/{len(ids)}", end="", file=sys.stderr)
+            try:
+                for number, result in enumerate(replaying.replay_many(session, ids, runtime=service.runtime,
+                                                                      specs=service.specs), start=1):
+                    events += result.events
+                    counts[result.status] += 1
+                    if result.status != "verified":
+                        problems.append(result)
+                    bar.show(number, len(ids), counts)
+            except NotFound as exc:
+                bar.close()
+                print(exc.message, file=sys.stderr)
+                return 2
     finally:
         wiring.db.dispose()
-    if progress and sys.stderr.isatty():
-        print(file=sys.stderr)
+    bar.close()
     elapsed = time.perf_counter() - started
     rate = f", {events / elapsed:,.0f} events/s" if elapsed > 0 else ""
-    print(f"{verified + diverged} instances replayed ({events} events{rate}): {verified} verified, "
-          f"{diverged} diverged")
-    return 1 if diverged else 0
+    print(f"{len(ids)} instances replayed ({events} events{rate}): {counts['verified']} verified, "
+          f"{counts['diverged']} diverged, {counts['errored']} errored")
+    for result in problems[:FIRST_DIVERGENCES]:
+        print(_describe(result), file=sys.stderr)
+    if len(problems) > FIRST_DIVERGENCES:
+        print(f"... and {len(problems) - FIRST_DIVERGENCES} more (replay them one by one with --instance)",
+              file=sys.stderr)
+    return 1 if problems else 0
+
+
+def _describe(result: Any) -> str:
+    if result.error is not None:
+        return f"ERRORED    {result.instance_id}: {result.error}"
+    d = result.divergence
+    where = f"event {d.seq} ({d.event_type})" if d.seq is not None else "final state"
+    return f"DIVERGED   {result.instance_id}  at {where}: expected {d.expected!r}, found {d.found!r} ({d.message})"
+
+
+class _ProgressBar:
+    """``[#####.....] 512/1024 (3 diverged)`` redrawn in place on a terminal; silent elsewhere (logs)."""
+
+    WIDTH = 30
+
+    def __init__(self, *, enabled: bool) -> None:
+        self.enabled = enabled
+        self.drawn = False
+
+    def show(self, done: int, total: int, counts: dict[str, int]) -> None:
+        if not self.enabled or total == 0:
+            return
+        filled = self.WIDTH * done // total
+        bad = counts["diverged"] + counts["errored"]
+        note = f" ({bad} not verified)" if bad else ""
+        print(f"\r[{'#' * filled}{'.' * (self.WIDTH - filled)}] {done}/{total}{note}", end="", file=sys.stderr,
+              flush=True)
+        self.drawn = True
+
+    def close(self) -> None:
+        if self.drawn:
+            print(file=sys.stderr)
+            self.drawn = False

@@ -50,13 +50,27 @@ PERMISSIONS: dict[tuple[str, str], frozenset[str]] = {
     ("tasks.TaskComplete", "POST"): frozenset({STAFF}),
     ("audit.Verify", "GET"): OVERSIGHT,
     ("audit.Export", "GET"): OVERSIGHT,
+    ("reports.Kpis", "GET"): OVERSIGHT,
     ("instance_history.InstanceEvents", "GET"): OVERSIGHT,
     # Replay re-executes in memory and writes nothing, so an auditor may run it.
     ("instance_history.InstanceReplay", "POST"): OVERSIGHT,
+    ("instance_history.InstanceStateAt", "GET"): OVERSIGHT,
+    ("instance_history.InstanceConformance", "GET"): OVERSIGHT,
+    # Incidents (failed async handlers): oversight reads them; the process owner and admin act.
+    ("incidents.Incidents", "GET"): OVERSIGHT,
+    ("incidents.IncidentDetail", "GET"): OVERSIGHT,
+    ("incidents.IncidentRetry", "POST"): frozenset({PROCESS_OWNER, ADMIN}),
+    ("incidents.IncidentResolve", "POST"): frozenset({PROCESS_OWNER, ADMIN}),
+    ("sla.SlaClocks", "GET"): frozenset({ANY}),  # SLA clocks: no process data, like the inbox's due dates
     ("users.Me", "GET"): frozenset({ANY}),
     ("users.Roles", "GET"): frozenset({ANY}),
     ("users.Users", "GET"): frozenset({ADMIN}),
     ("users.Users", "POST"): frozenset({ADMIN}),
+    # Files travel with procedures: staff upload them (layouts, certificates, oficios); anyone
+    # authenticated reads them, as anyone may read the instances that reference them.
+    ("files.Files", "POST"): frozenset({STAFF}),
+    ("files.FileDetail", "GET"): frozenset({ANY}),
+    ("files.FileContent", "GET"): frozenset({ANY}),
 }
 _UNCLASSIFIED = frozenset({ADMIN})
 

@@ -41,7 +41,7 @@ def deploy(settings: Settings, paths: Sequence[Path]) -> int:
     from api import default_handlers
     from engine.bootstrap import build
 
-    wiring = build(settings, handlers=default_handlers())
+    wiring = build(settings, handlers=default_handlers(settings), check_handlers=True)
     failures = 0
     created = unchanged = 0
     try:
@@ -76,7 +76,7 @@ def user_command(settings: Settings, args: argparse.Namespace) -> int:
                 print("give at least one --role (an id or the manual's name; see bpmn/roles.yaml)", file=sys.stderr)
                 return 2
             user, token = wiring.identity.create_user(args.name, args.role, email=args.email,
-                                                      display_name=args.display_name)
+                                                      display_name=args.display_name, location=args.location)
             print(f"user {user.name} created with roles: {', '.join(r.id for r in user.roles)}")
             print(token)
         elif args.action == "token":
@@ -128,6 +128,8 @@ def serve(settings: Settings, *, workers: int, threads: int) -> None:
             self.cfg.set("workers", workers)
             self.cfg.set("threads", threads)
             self.cfg.set("worker_class", "gthread")
+            if Path("/dev/shm").is_dir():  # the worker's heartbeat file, touched every loop: keep it in memory
+                self.cfg.set("worker_tmp_dir", "/dev/shm")
             self.cfg.set("accesslog", "-")
 
         def load(self) -> Any:
@@ -159,10 +161,27 @@ def main(argv: Sequence[str] | None = None) -> int:
     usr.add_argument("--role", action="append", default=[], help="role id or manual name (repeatable)")
     usr.add_argument("--email")
     usr.add_argument("--display-name")
+    usr.add_argument("--location", help="where the person works (field-support assignment by location)")
+    reg = sub.add_parser("register", help="the producers' register the CURP layouts are checked against")
+    reg.add_argument("action", choices=["import"], help="import: load CURPs from a CSV or XLSX with a CURP column")
+    reg.add_argument("file", type=Path)
+    reg.add_argument("--replace", action="store_true",
+                     help="the file is the whole register: remove CURPs it does not list (default: add and update)")
     out = sub.add_parser("outbox", help="the outgoing mail written by notify steps")
     out.add_argument("action", choices=["send"], help="send the pending mail now")
     out.add_argument("--requeue-stale", action="store_true",
                      help="first put claims a dead dispatcher left back to pending (they may be sent twice)")
+    wrk = sub.add_parser("worker", help="run the async handlers (docs/handlers.md)")
+    wrk.add_argument("--once", action="store_true", help="handle what is due now and exit")
+    wrk.add_argument("--poll", type=float, default=5.0, help="seconds between looks for new work (default 5)")
+    inc = sub.add_parser("incidents", help="list open incidents of async handlers (exit code 1 if any)")
+    inc.add_argument("--all", action="store_true", help="resolved ones too")
+    rep = sub.add_parser("report", help="indicators computed from the histories (docs/kpis.md)")
+    rep.add_argument("action", choices=["kpis"], help="kpis: the KPI report, as JSON or CSV")
+    rep.add_argument("--definition", help="only this definition key")
+    rep.add_argument("--from", dest="started_from", help="instances started at or after (ISO 8601; UTC if no offset)")
+    rep.add_argument("--to", dest="started_to", help="instances started before (ISO 8601)")
+    rep.add_argument("--csv", action="store_true", help="CSV instead of JSON")
     for name, text in (("serve", "serve the API"), ("run", "upgrade the database, deploy bpmn/, serve")):
         p = sub.add_parser(name, help=text)
         p.add_argument("--workers", type=int, default=1)
@@ -184,6 +203,21 @@ def main(argv: Sequence[str] | None = None) -> int:
         return audit_cli.verify(settings, args.instance)
     if args.command == "user":
         return user_command(settings, args)
+    if args.command == "report":
+        from .report_cli import kpis
+
+        return kpis(settings, definition=args.definition, started_from=args.started_from,
+                    started_to=args.started_to, as_csv=args.csv)
+    if args.command == "register":
+        from .register_cli import import_register
+
+        return import_register(settings, args.file, replace=args.replace)
+    if args.command in ("worker", "incidents"):
+        from . import worker_cli
+
+        if args.command == "worker":
+            return worker_cli.worker(settings, once=args.once, poll_s=args.poll)
+        return worker_cli.incidents(settings, show_all=args.all)
     if args.command == "outbox":
         return outbox_command(settings, requeue_stale=args.requeue_stale)
     if args.command == "deploy":

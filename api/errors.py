@@ -18,6 +18,7 @@ from engine.errors import (
     NotFound,
     ScriptError,
 )
+from engine.files import FileTooLarge, UnsupportedFileType
 
 STATUS: dict[type[EngineError], int] = {
     NotFound: 404,
@@ -27,6 +28,8 @@ STATUS: dict[type[EngineError], int] = {
     Forbidden: 403,
     ScriptError: 422,
     HandlerError: 422,
+    FileTooLarge: 413,
+    UnsupportedFileType: 415,
 }
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 from marshmallow import Schema, fields, validate
 
 from api.schemas import PageArgs, PageSchema
+from engine.inbox import SLA_STATES, SORTS
+from engine.priorities import LEVELS
 
 
 class RoleRefSchema(Schema):
@@ -36,7 +38,13 @@ class InboxTaskSchema(Schema):
     candidate_roles = fields.List(fields.String())
     assignee = fields.String(allow_none=True)
     created_at = fields.DateTime()
-    due_at = fields.DateTime(allow_none=True)
+    due_at = fields.DateTime(allow_none=True, metadata={
+        "description": "When the task is due: its SLA's due time, else its boundary timer's; null if neither."})
+    sla_state = fields.String(allow_none=True, metadata={
+        "description": "The state of the SLA measuring the task (" + ", ".join(SLA_STATES) + "), or null."})
+    priority = fields.String(allow_none=True, metadata={
+        "description": "critical, high, medium or low: the task's `priority` property, else the process "
+                       "variable its `priorityVariable` property names (default `prioridad`); null if none."})
     completed_at = fields.DateTime(allow_none=True)
     completed_by = fields.String(allow_none=True)
     instance = fields.Nested(TaskInstanceSchema)
@@ -58,7 +66,13 @@ class InboxQuerySchema(PageArgs):
     status = fields.String(load_default="ready", validate=validate.OneOf(["ready", "completed", "cancelled"]))
     due_before = fields.AwareDateTime(default_timezone=None)
     overdue = fields.Boolean(load_default=False)
-    sort = fields.String(load_default="created", validate=validate.OneOf(["created", "-created", "due", "-due"]))
+    priority = fields.String(validate=validate.OneOf(LEVELS), metadata={"description": "Only tasks of this priority."})
+    sla_state = fields.String(validate=validate.OneOf(SLA_STATES), metadata={
+        "description": "Only tasks whose SLA is in this state."})
+    sort = fields.String(load_default="created", validate=validate.OneOf(SORTS), metadata={
+        "description": "`created` (oldest first), `due` (soonest due first, tasks without a due date last), "
+                       "`priority` (critical first, then by due date; tasks without a priority last); "
+                       "a leading `-` reverses the order exactly."})
 
 
 class AssignSchema(Schema):
@@ -95,6 +109,7 @@ class UserSchema(Schema):
     name = fields.String()
     display_name = fields.String(allow_none=True)
     email = fields.String(allow_none=True)
+    location = fields.String(allow_none=True, metadata={"description": "Where the person works (assign_by_workload)."})
     active = fields.Boolean()
     roles = fields.List(fields.Nested(RoleSchema))
 
@@ -108,6 +123,7 @@ class NewUserSchema(Schema):
     roles = fields.List(fields.String(), required=True, validate=validate.Length(min=1))
     email = fields.String(load_default=None, allow_none=True)
     display_name = fields.String(load_default=None, allow_none=True)
+    location = fields.String(load_default=None, allow_none=True, validate=validate.Length(max=200))
 
 
 class NewUserResultSchema(Schema):

@@ -103,7 +103,7 @@ class StartInstanceSchema(Schema):
 
 class InstanceQuerySchema(PageArgs):
     definition = fields.String()
-    status = fields.String(validate=validate.OneOf(["running", "completed", "error", "cancelled"]))
+    status = fields.String(validate=validate.OneOf(["running", "completed", "error", "incident", "cancelled"]))
     business_key = fields.String()
     status_label = fields.String(metadata={
         "description": "Business status the procedure gave the request (set_status), e.g. Aprobada."})

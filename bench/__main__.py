@@ -8,7 +8,7 @@ import time
 
 from bench.common import PG_URL, Row, print_table
 
-MODULES = ["bench.http_cycle", "bench.loops", "bench.timers", "bench.inbox"]
+MODULES = ["bench.http_cycle", "bench.loops", "bench.timers", "bench.inbox", "bench.replay"]
 
 
 def main() -> int:

@@ -25,6 +25,30 @@ def median(values: list[float]) -> float:
     return statistics.median(values)
 
 
+def process_cpu_s(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by a process and its live children, or None off Linux.
+
+    On a shared machine the wall-clock rate depends on what else runs; the server's CPU time per
+    cycle is the steadier measure of cauce's own cost.
+    """
+    tick = os.sysconf("SC_CLK_TCK")
+    pids = [pid]
+    try:
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                with open(f"/proc/{entry}/stat") as f:
+                    if int(f.read().rsplit(")", 1)[1].split()[1]) == pid:
+                        pids.append(int(entry))
+        total = 0.0
+        for p in pids:
+            with open(f"/proc/{p}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+        return total
+    except (OSError, ValueError, IndexError):
+        return None
+
+
 @contextmanager
 def sqlite_url() -> Iterator[str]:
     """A fresh, migrated SQLite database file."""

@@ -7,6 +7,9 @@ memory, without parsing or persistence. Requests carry the bearer token of a use
 the engine (process owner and Mesa de Servicio). The 1st-vs-500th ratio drives one instance of a loop
 through 490 completions over HTTP, then compares its completions 491–510 with a fresh instance's
 1–20, taken alternately so that the machine's drifting speed affects both alike.
+
+On a shared machine the cycles per second depend on what else runs, so the table also gives the
+server's CPU time per cycle and the load average of the minute the cycles ran in.
 """
 
 from __future__ import annotations
@@ -20,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from bench.common import Row, median, sqlite_url, timed
+from bench.common import Row, median, process_cpu_s, sqlite_url, timed
 
 ROOT = Path(__file__).resolve().parents[1]
 CYCLES = int(os.environ.get("CAUCE_BENCH_CYCLES", "300"))
@@ -126,7 +129,10 @@ def run() -> list[Row]:
                 cycle()
             starts = CYCLES / timed(lambda: [client.call("POST", "/api/v1/instances", {"definition": "approval"})
                                              for _ in range(CYCLES)])
+            cpu_before = process_cpu_s(server.pid)
             cycles = CYCLES / timed(lambda: [cycle() for _ in range(CYCLES)])
+            cpu_after = process_cpu_s(server.pid)
+            load = os.getloadavg()[0]  # the last minute: mostly the cycles just timed
 
             def complete_next(instance_id: str) -> float:
                 task_id = client.call("GET", f"/api/v1/instances/{instance_id}")["ready_tasks"][0]["id"]
@@ -152,6 +158,12 @@ def run() -> list[Row]:
         ("http sqlite", "start+complete cycles", cycles, "/s", ">= 80"),
         ("bare spiff", "start+complete cycles (memory, no parse)", floor, "/s", "floor"),
         ("http sqlite", "cycles vs bare SpiffWorkflow", cycles / floor, "x", ""),
+    ]
+    if cpu_before is not None and cpu_after is not None:
+        rows.append(("http sqlite", "server CPU per cycle (steadier on a busy machine)",
+                     (cpu_after - cpu_before) / CYCLES * 1000, "ms", ""))
+    rows += [
+        ("http sqlite", "machine load average while cycling (2 vCPU: > 2 is contended)", load, "", ""),
         ("http sqlite", "loop completion #1-20 median", first * 1000, "ms", ""),
         ("http sqlite", "loop completion #491-510 median", late * 1000, "ms", ""),
         ("http sqlite", "500th vs 1st completion", late / first, "x", "<= 1.5"),

@@ -2,8 +2,9 @@
 
 The rows are bulk-inserted straight into the tables (starting 10,000 instances through the engine
 would measure the engine, not the inbox): ten ready tasks per instance, spread over 20 lanes of the
-manual, one in ten with a candidate role, one in twenty assigned to someone. The caller holds two
-staff roles, so about a tenth of the tasks are theirs. Each request goes through the whole Flask app
+manual, one in ten with a candidate role, one in twenty assigned to someone, a fifth each critical,
+high, medium, low and without priority. The caller holds two staff roles and sees 10,000 tasks:
+half in a lane of theirs, half through a candidate role. Each request goes through the whole Flask app
 (authentication, the permission table, the query, the page's instances, definitions and forms, JSON);
 p95 over 200 requests per query shape. SQLite always; PostgreSQL when configured.
 """
@@ -29,7 +30,8 @@ def _p95(values: list[float]) -> float:
 def _fill(wiring, roles: list[str]) -> None:  # noqa: ANN001 - Wiring
     from sqlalchemy import insert
 
-    from engine.models import HumanTask, Instance, TaskCandidate
+    from engine.models import HumanTask, Instance, TaskCandidate, audience_of
+    from engine.priorities import LEVELS
     from tests.engine.documents import approval
 
     definition = wiring.service.deploy(approval().encode()).definition
@@ -46,12 +48,15 @@ def _fill(wiring, roles: list[str]) -> None:  # noqa: ANN001 - Wiring
         for k in range(PER_INSTANCE):
             task_id = str(uuid.uuid4())
             i = n * PER_INSTANCE + k
+            lane = roles[i % len(roles)]
+            candidate_roles = [roles[(i + 7) % len(roles)]] if i % 10 == 3 else []
             tasks.append({
                 "id": task_id, "instance_id": instance_id, "definition_key": "approval", "process_key": "approval",
-                "element_id": "Task_review", "name": "1. Revisar la solicitud", "lane": roles[i % len(roles)],
-                "candidate_roles": [roles[(i + 7) % len(roles)]] if i % 10 == 3 else [], "status": "ready",
+                "element_id": "Task_review", "name": "1. Revisar la solicitud", "lane": lane,
+                "candidate_roles": candidate_roles, "status": "ready",
                 "assignee": f"user{i % 50}" if i % 20 == 0 else None, "created_at": at + timedelta(milliseconds=k),
-                "due_at": at + timedelta(days=3) if i % 4 == 0 else None})
+                "due_at": at + timedelta(days=3) if i % 4 == 0 else None,
+                "priority": (*LEVELS, None)[(i // 3) % 5], "audience": audience_of(lane, candidate_roles)})
             if i % 10 == 3:
                 candidates.append({"task_id": task_id, "role": roles[(i + 7) % len(roles)]})
     with wiring.service.uow.write() as session:
@@ -59,9 +64,13 @@ def _fill(wiring, roles: list[str]) -> None:  # noqa: ANN001 - Wiring
             for chunk in range(0, len(rows), 5000):
                 session.execute(insert(table), rows[chunk:chunk + 5000])
         session.commit()
-    # Planner statistics, as autovacuum (PostgreSQL) or a periodic ANALYZE (SQLite) would keep them.
+    # Planner statistics and PostgreSQL's visibility map (which lets it answer from an index alone),
+    # as autovacuum keeps them after a bulk insert (PostgreSQL) or a periodic ANALYZE (SQLite).
+    postgresql = wiring.db.dialect.name == "postgresql"
     with wiring.db.connect() as conn:
-        conn.exec_driver_sql("ANALYZE")
+        if postgresql:
+            conn = conn.execution_options(isolation_level="AUTOCOMMIT")  # VACUUM runs outside a transaction
+        conn.exec_driver_sql("VACUUM ANALYZE" if postgresql else "ANALYZE")
         conn.commit()
 
 
@@ -88,8 +97,10 @@ def run() -> list[Row]:
                 shapes = {
                     "my inbox (page 1 of 50)": "/api/v1/tasks",
                     "my inbox sorted by due date": "/api/v1/tasks?sort=due",
+                    "my inbox sorted by priority": "/api/v1/tasks?sort=priority",
                     "my inbox, page 20": "/api/v1/tasks?page=20",
                     "unassigned of one role": f"/api/v1/tasks?assignee=none&role={staff[1]}",
+                    "critical ones, newest first": "/api/v1/tasks?priority=critical&sort=-created",
                 }
                 total = client.get("/api/v1/tasks").get_json()["total"]
                 for label, path in shapes.items():

@@ -12,17 +12,21 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
 
-from . import steps
 from .clock import Clock
 from .db import make_engine, make_session_factories
+from .files import FileService, FileStore, StepFiles
 from .handler_registry import HandlerRegistry
 from .identity import IdentityService
 from .inbox import InboxService
+from .incidents import IncidentService
+from .invocations import HandlerCaller
+from .producers import ProducerRegister
 from .roles import RoleCatalog
 from .runtime import WorkflowRuntime
 from .service import WorkflowService
 from .settings import Settings
 from .uow import UnitOfWork
+from .worker import InvocationWorker
 
 if TYPE_CHECKING:
     from .outbox import DispatchReport
@@ -38,35 +42,54 @@ class Wiring:
     service: WorkflowService
     identity: IdentityService
     inbox: InboxService
+    files: FileService
+    register: ProducerRegister
+    # The async handler worker (``invocations.run_due()`` drains it) and the incidents it raises.
+    invocations: InvocationWorker | None = None
+    incidents: IncidentService | None = None
 
 
-def build(settings: Settings, *, handlers: HandlerRegistry | None = None, clock: Clock | None = None) -> Wiring:
+def build(settings: Settings, *, handlers: HandlerRegistry | None = None, clock: Clock | None = None,
+          check_handlers: bool = False) -> Wiring:
     registry = handlers or HandlerRegistry()
     db = make_engine(settings.database_url, lock_timeout_s=settings.lock_timeout_s)
     readers, writers = make_session_factories(db)
 
-    def call_service(task: Any, name: str, params: dict[str, Any]) -> Any:
-        with steps.running_task(task):  # for handlers that write in the step (folio, notify)
-            return registry.call(name, params)
-
+    # Inline handlers run in the step, async ones are deferred to the worker (engine/invocations.py).
+    call_service = HandlerCaller(registry)
     runtime = WorkflowRuntime(script_timeout_s=settings.script_timeout_s, call_service=call_service)
     catalog = RoleCatalog.load(settings.roles_file)
     uow = UnitOfWork(readers, writers)
-    service = WorkflowService(uow, runtime, clock=clock, roles=catalog)
+    service = WorkflowService(uow, runtime, clock=clock, roles=catalog,
+                              handlers=registry if check_handlers else None)
     identity = IdentityService(uow, catalog, clock=service.clock)
     inbox = InboxService(uow, service.specs, catalog, identity, service.clock)
-    return Wiring(settings=settings, db=db, handlers=registry, service=service, identity=identity, inbox=inbox)
+    files = FileService(uow, file_store(settings), clock=service.clock)
+    register = ProducerRegister(uow, clock=service.clock)
+    worker = InvocationWorker(service, registry, call_service)
+    return Wiring(settings=settings, db=db, handlers=registry, service=service, identity=identity, inbox=inbox,
+                  files=files, register=register, invocations=worker, incidents=IncidentService(worker))
 
 
-def step_handler_dependencies() -> dict[str, Any]:
+def file_store(settings: Settings) -> FileStore:
+    """Where files live and how large they may be (``CAUCE_FILES_DIR``, ``CAUCE_MAX_UPLOAD_BYTES``)."""
+    return FileStore(settings.files_dir, max_bytes=settings.max_upload_bytes)
+
+
+def step_handler_dependencies(settings: Settings | None = None) -> dict[str, Any]:
     """The database side of the built-in handlers that write in the step's transaction, as
-    keyword arguments of ``handlers.registry.register_builtin``: the folio counter and the
-    mailroom of ``notify``. Both work through :mod:`engine.steps`, so they serve any service
-    built here; the handlers get them by closure and never import the engine."""
+    keyword arguments of ``handlers.registry.register_builtin``: the folio counter, the
+    mailroom of ``notify``, the file store and producers' register of the file handlers and the
+    staff roster of ``assign_by_workload``. All work through :mod:`engine.steps`, so they serve
+    any service built here; the handlers get them by closure and never import the engine."""
     from .folios import next_folio_number
     from .outbox import StepMailroom
+    from .producers import StepRegister
+    from .workload import StepStaff
 
-    return {"folio_numbers": next_folio_number, "mailroom": StepMailroom()}
+    return {"folio_numbers": next_folio_number, "mailroom": StepMailroom(),
+            "files": StepFiles(file_store(settings or Settings.from_env())), "curp_register": StepRegister(),
+            "staff": StepStaff()}
 
 
 def outbox_dispatcher(wiring: Wiring) -> Callable[[], DispatchReport] | None:

@@ -14,11 +14,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
 
 from .errors import Conflict, InvalidInput, NotFound
-from .models import ApiToken, Role, User
+from .models import ApiToken, Role, User, user_roles
 from .roles import ADMIN, AUDITOR, PROCESS_OWNER, RoleCatalog
 from .uow import UnitOfWork
 
@@ -55,6 +55,18 @@ class Actor:
         return self.is_admin or self.is_auditor
 
 
+# One row per role the token's user holds (one with null roles if none); built once so that
+# SQLAlchemy reuses its compiled form.
+_TOKEN_LOOKUP = (
+    select(ApiToken.id.label("token_id"), ApiToken.revoked_at, ApiToken.last_used_at, User.name, User.active,
+           Role.id.label("role_id"), Role.name.label("role_name"), Role.kind.label("role_kind"))
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(user_roles, user_roles.c.user_id == User.id)
+    .outerjoin(Role, Role.id == user_roles.c.role_id)
+    .where(ApiToken.token_hash == bindparam("digest"))
+)
+
+
 def hash_token(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -82,8 +94,9 @@ class IdentityService:
         session.flush()
 
     def create_user(self, name: str, roles: Sequence[str], *, email: str | None = None,
-                    display_name: str | None = None) -> tuple[User, str]:
-        """Create a user holding ``roles`` (ids or manual names); returns it and its first token."""
+                    display_name: str | None = None, location: str | None = None) -> tuple[User, str]:
+        """Create a user holding ``roles`` (ids or manual names); returns it and its first token.
+        ``location``: where the person works, for steps that assign by location."""
         name = name.strip()
         if not name:
             raise InvalidInput("A user needs a name.")
@@ -94,6 +107,7 @@ class IdentityService:
                 raise Conflict(f"User {name!r} already exists.", user=name)
             role_rows = [session.get(Role, info.id) for info in dict.fromkeys(infos)]
             user = User(name=name, display_name=display_name, email=email, active=True, created_at=self.clock(),
+                        location=(location or "").strip() or None,
                         roles=[r for r in role_rows if r is not None])
             session.add(user)
             session.flush()
@@ -118,21 +132,26 @@ class IdentityService:
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def authenticate(self, token: str) -> Actor | None:
-        """The actor a bearer token belongs to, or None (unknown, revoked, inactive user)."""
-        digest = hash_token(token)
-        with self.uow.read() as session:
-            found = session.execute(select(ApiToken, User).join(User, User.id == ApiToken.user_id)
-                                    .where(ApiToken.token_hash == digest)).first()
-            if found is None:
-                return None
-            row, user = found
-            if row.revoked_at is not None or not user.active:
-                return None
-            actor = actor_of(user)
-            touch = row.last_used_at is None or self.clock() - row.last_used_at > _TOUCH_EVERY
-        if touch:
+        """The actor a bearer token belongs to, or None (unknown, revoked, inactive user).
+
+        Every request calls this, so it is one Core query (token, user and roles joined), read
+        fresh each time: a revocation by another process (``cauce user revoke``) takes effect at
+        the next request, which a cache of token -> actor would delay.
+        """
+        with self.uow.connect() as conn:
+            rows = conn.execute(_TOKEN_LOOKUP, {"digest": hash_token(token)}).all()
+        if not rows:
+            return None
+        first = rows[0]
+        if first.revoked_at is not None or not first.active:
+            return None
+        held = [(r.role_id, r.role_name, r.role_kind) for r in rows if r.role_id is not None]
+        actor = Actor(name=first.name, role_ids=frozenset(r[0] for r in held),
+                      staff_roles=frozenset(r[1] for r in held if r[2] == "staff"))
+        if first.last_used_at is None or self.clock() - first.last_used_at > _TOUCH_EVERY:
             with self.uow.write() as session:
-                session.execute(update(ApiToken).where(ApiToken.id == row.id).values(last_used_at=self.clock()))
+                session.execute(update(ApiToken).where(ApiToken.id == first.token_id)
+                                .values(last_used_at=self.clock()))
                 session.commit()
         return actor
 

@@ -19,6 +19,7 @@ from SpiffWorkflow.spiff.parser.process import VALIDATOR, SpiffBpmnParser
 
 from .errors import InvalidDefinition
 from .forms import Form, FormDefinitionError, read_forms
+from .handler_registry import HandlerRegistry
 
 BPMN_NS = "http://www.omg.org/spec/BPMN/20100524/MODEL"
 SPIFF_NS = "http://spiffworkflow.org/bpmn/schema/1.0/core"
@@ -118,3 +119,48 @@ def _process_property(process: Any, name: str) -> str | None:
 def called_process_names(spec: WorkflowSpec) -> set[str]:
     """Names of processes a spec calls (embedded or external)."""
     return {ts.spec for ts in spec.task_specs.values() if isinstance(ts, SubWorkflowTask)}
+
+
+def check_service_tasks(xml: bytes, handlers: HandlerRegistry) -> None:
+    """Refuse a document whose service tasks cannot run on ``handlers``: a task naming no
+    handler or an unknown one, a parameter the handler does not take, a required one missing,
+    or a parameter expression that is not valid Python. The error names the element, so the
+    process owner finds it in the modeler; it is raised at deploy rather than when an instance
+    reaches the step weeks later."""
+    root = etree.fromstring(xml, parser=etree.XMLParser(resolve_entities=False, no_network=True))
+    for task in root.iter(f"{{{BPMN_NS}}}serviceTask"):
+        element_id = task.get("id")
+        operator = task.find("bpmn:extensionElements/spiffworkflow:serviceTaskOperator", NS)
+        name = (operator.get("id") or "").strip() if operator is not None else ""
+        if not name:
+            raise InvalidDefinition(
+                f"Service task {element_id!r} names no handler: add <spiffworkflow:serviceTaskOperator "
+                f"id=\"HANDLER\"> (known handlers: {', '.join(handlers.names()) or 'none'}).",
+                element_id=element_id)
+        if name not in handlers:
+            raise InvalidDefinition(
+                f"Service task {element_id!r} names the handler {name!r}, which is not registered. Known "
+                f"handlers: {', '.join(handlers.names()) or 'none'}.", element_id=element_id, handler=name)
+        params = {p.get("id"): p.get("value") or "" for p in operator.iterfind(
+            "spiffworkflow:parameters/spiffworkflow:parameter", NS)}
+        for param, expression in params.items():
+            try:
+                compile(expression, f"<{element_id}.{param}>", "eval")
+            except SyntaxError as exc:
+                raise InvalidDefinition(
+                    f"Service task {element_id!r}: the value of parameter {param!r} is not a valid Python "
+                    f"expression ({exc.msg}); quote a literal string: value=\"'text'\".",
+                    element_id=element_id, handler=name, parameter=param) from exc
+        schema = handlers.get(name).input_schema
+        if schema is None:
+            continue
+        accepted = {f.data_key or key: f for key, f in schema.fields.items() if not f.dump_only}
+        unknown = sorted(p for p in params if p not in accepted)
+        missing = sorted(k for k, f in accepted.items() if f.required and k not in params)
+        if unknown or missing:
+            problems = ([f"does not take {', '.join(unknown)}"] if unknown else []) + (
+                [f"requires {', '.join(missing)}"] if missing else [])
+            raise InvalidDefinition(
+                f"Service task {element_id!r}: handler {name!r} {' and '.join(problems)}; it takes "
+                f"{', '.join(sorted(accepted)) or 'no parameters'}.", element_id=element_id, handler=name,
+                unknown=unknown, missing=missing, accepted=sorted(accepted))

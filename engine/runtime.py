@@ -23,6 +23,7 @@ from SpiffWorkflow.util.task import TaskState
 
 from .business_errors import BUSINESS_ERRORS, route_business_errors
 from .clock import Clock, system_clock, using_clock
+from .invocations import defer_async_tasks
 from .pruning import prune_workflow
 from .scripting import CauceScriptEngine, ServiceCaller
 from .state import StateCodec
@@ -92,6 +93,9 @@ class WorkflowRuntime:
     def __init__(self, *, script_timeout_s: float = 2.0, call_service: ServiceCaller | None = None,
                  calendars: RegistrySource | None = None) -> None:
         self.codec = StateCodec()
+        # What service tasks call (engine.invocations.HandlerCaller in the app); SLA actions run
+        # the same handlers through it.
+        self.call_service = call_service
         self.script_engine = CauceScriptEngine(timeout_s=script_timeout_s, call_service=call_service)
         self.clock: Clock = system_clock
         self.timer_calendars = TimerCalendars(calendars)
@@ -100,6 +104,7 @@ class WorkflowRuntime:
         """Record every completed element of these specs (done once per parsed spec)."""
         for spec in specs:
             route_business_errors(spec)
+            defer_async_tasks(spec)  # an async handler leaves its task STARTED (engine/invocations.py)
             for task_spec in spec.task_specs.values():
                 if not task_spec.completed_event.is_connected(_on_completed):
                     task_spec.completed_event.connect(_on_completed)

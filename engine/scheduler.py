@@ -130,7 +130,11 @@ class TimerScheduler:
 
 def start_scheduler(service: WorkflowService, *, interval_s: float = SWEEP_S) -> TimerScheduler:
     """Start the timer scheduler; ``interval_s`` is the period of the safety sweep."""
-    return TimerScheduler(service, sweep_s=interval_s).start()
+    running = TimerScheduler(service, sweep_s=interval_s).start()
+    from .sla_scheduler import SlaScheduler  # SLA thresholds: a second wake-up job (engine/sla.py)
+
+    SlaScheduler(service.slas, running.scheduler, sweep_s=interval_s).start()
+    return running
 
 
 __all__ = ["SWEEP_S", "TimerScheduler", "start_scheduler"]

@@ -16,20 +16,37 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event, func, inspect, select, update
+from sqlalchemy import bindparam, event, func, inspect, select, update
 from sqlalchemy.orm import Session, undefer
 
-from . import history, steps
+from . import history, step_events, steps
 from .errors import Conflict, InvalidInput, NotFound
+from .handler_registry import HandlerRegistry
 from .models import Definition, HumanTask, Instance, InstanceState, TaskCandidate
-from .parsing import checksum, parse_definition
+from .parsing import check_service_tasks, checksum, parse_definition
+from .priorities import task_priority
 from .roles import RoleCatalog
 from .runtime import StepResult, WorkflowRuntime
-from .specs import SpecStore, latest
+from .sla import SlaClocks
+from .sla_config import check_document as check_calendars_and_slas
+from .specs import SpecStore, latest, latest_head
 from .uow import UnitOfWork
 
 Clock = Callable[[], datetime]
 log = logging.getLogger(__name__)
+
+
+# Statements of every step, built once so that SQLAlchemy reuses their compiled form. Only the
+# instance row is locked, and nothing else is read with it: when PostgreSQL's FOR UPDATE waits for
+# another step, it re-reads the locked row once that step commits but not the rows joined to it,
+# so the state read in the same statement would be the one from before that step (a lost update).
+_LOCK = select(Instance).where(Instance.id == bindparam("instance_id")).with_for_update(of=Instance)
+_LOCK_BY_TASK = (
+    select(Instance).join(HumanTask, HumanTask.instance_id == Instance.id)
+    .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Instance)
+)
+_READY_ROWS = select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == "ready")
+_STATE_ROWS = "cauce_state_rows"
 
 
 @dataclass
@@ -42,10 +59,14 @@ class WorkflowService:
     """The engine's entry point for every caller (HTTP API, CLI, scheduler, tests)."""
 
     def __init__(self, uow: UnitOfWork, runtime: WorkflowRuntime, *, clock: Clock | None = None,
-                 roles: RoleCatalog | None = None) -> None:
+                 roles: RoleCatalog | None = None, handlers: HandlerRegistry | None = None) -> None:
         self.uow = uow
         # Known roles: a deploy whose lanes name an unknown one is refused (None: not checked).
         self.roles = roles
+        # The complete set of handlers the diagrams run on: a deploy whose service tasks name an
+        # unknown one or map its parameters wrongly is refused. None where tests deploy first
+        # and register stub handlers afterwards.
+        self.handlers = handlers
         self.runtime = runtime
         self.specs = SpecStore(runtime)
         self.clock: Clock = clock or (lambda: datetime.now(UTC))
@@ -53,6 +74,7 @@ class WorkflowService:
         # Called with an instance's new earliest timer once it is committed (the scheduler arms
         # a wake-up for it); never inside the transaction, so a rollback announces nothing.
         self.timer_listeners: list[Callable[[datetime], None]] = []
+        self.slas = SlaClocks(self)  # SLA clocks of bpmn/slas.yaml, kept by every step (engine/sla.py)
 
     # -- definitions -------------------------------------------------------------------------
 
@@ -61,6 +83,9 @@ class WorkflowService:
         parsed = parse_definition(xml, source_name=source_name)
         if self.roles is not None:
             self.roles.check_document(parsed.xml)
+        if self.handlers is not None:
+            check_service_tasks(parsed.xml, self.handlers)
+        check_calendars_and_slas(parsed.xml, parsed.key)  # unknown calendars, SLA elements (engine/sla_config.py)
         with self.uow.write() as session:
             current = latest(session, parsed.key)
             if current is not None and current.checksum == parsed.checksum:
@@ -109,11 +134,12 @@ class WorkflowService:
               requester: str | None = None) -> Instance:
         data = dict(data or {})
         with self.uow.write() as session:
-            definition = latest(session, key)
+            definition = latest_head(session, key)
             if definition is None:
                 raise NotFound(f"No definition has the key {key!r}; deploy it first.", key=key)
             called = self.specs.pin_called(session, definition)
             spec, subs = self.specs.bundle(session, definition.id, called)
+            step_events.instrument([spec, *subs.values()])  # gateways note the flow they take
             now = self.clock()
             instance = Instance(
                 id=str(uuid.uuid4()), definition_id=definition.id, definition_version=definition.version,
@@ -143,15 +169,12 @@ class WorkflowService:
         """
         data = dict(data or {})
         with self.uow.write() as session:
-            instance = session.scalars(
-                select(Instance).join(HumanTask, HumanTask.instance_id == Instance.id).where(HumanTask.id == task_id)
-                .with_for_update(of=Instance)).first()
+            instance = session.scalars(_LOCK_BY_TASK, {"task_id": task_id}).first()
             if instance is None:
                 raise NotFound(f"Task {task_id} does not exist.", task_id=task_id)
             # Read under the lock, so statuses are current; the ready rows are reused by _save. Two
             # indexed lookups, not one OR: the OR scans every task the instance ever had.
-            rows = list(session.scalars(select(HumanTask).where(
-                HumanTask.instance_id == instance.id, HumanTask.status == "ready")))
+            rows = list(session.scalars(_READY_ROWS, {"instance_id": instance.id}))
             row = next((r for r in rows if r.id == task_id), None) or session.get(HumanTask, task_id)
             assert row is not None
             if row.status != "ready":
@@ -313,11 +336,7 @@ class WorkflowService:
         session.commit()
 
     def _lock(self, session: Session, instance_id: str) -> Instance:
-        # ``OF instances``: the definition is eager-joined and must not be locked (nor can it be, on
-        # the nullable side of an outer join).
-        instance = session.scalars(
-            select(Instance).where(Instance.id == instance_id).with_for_update(of=Instance)
-            ).first()
+        instance = session.scalars(_LOCK, {"instance_id": instance_id}).first()
         if instance is None:
             raise NotFound(f"Instance {instance_id} does not exist.", instance_id=instance_id)
         return instance
@@ -326,11 +345,12 @@ class WorkflowService:
         if instance.status in ("completed", "cancelled"):
             raise Conflict(f"Instance {instance.id} is {instance.status}.", status=instance.status)
         spec, subs = self.specs.bundle(session, instance.definition_id, instance.called_definitions)
-        state = session.get(InstanceState, instance.id)
+        step_events.instrument([spec, *subs.values()])  # gateways note the flow they take
+        state = session.get(InstanceState, instance.id)  # read after the lock, never with it (see _LOCK)
         assert state is not None
         # The identity map holds rows weakly; keep this one so that _save updates it instead of
         # loading (and decoding) the whole state a second time.
-        session.info.setdefault("cauce_state_rows", []).append(state)
+        session.info.setdefault(_STATE_ROWS, []).append(state)
         return self.runtime.load(state.state, spec, subs)
 
     def _save(self, session: Session, instance: Instance, workflow: Any, result: StepResult, *,
@@ -339,6 +359,7 @@ class WorkflowService:
         instance's human-task rows the caller already loaded under the lock, if any)."""
         new = inspect(instance).pending
         now = self.clock()
+        choices = step_events.take_gateway_choices(workflow)
         for element in result.completed:
             payload = {"task_id": element.task_id, "type": element.element_type, "name": element.name,
                        "process": element.process_key}
@@ -346,6 +367,10 @@ class WorkflowService:
                 payload["result"] = element.result  # the handler's result, for replay
             history.append(session, instance, "element_completed", at=now, actor=actor, element_id=element.element_id,
                            payload=payload)
+            # timer_fired / message_received / gateway_flow_taken
+            for type_, extra in step_events.after_completion(session, self.specs, instance, workflow, element, choices):
+                history.append(session, instance, type_, at=now, actor=actor, element_id=element.element_id,
+                               payload=extra)
         for element_id, error in result.business_errors:  # a handler's routed outcome, for audit and replay
             history.append(session, instance, "handler_business_error", at=now, actor=actor, element_id=element_id,
                            payload=error)
@@ -353,12 +378,14 @@ class WorkflowService:
             ready_rows = []  # nothing of a new instance is in the database yet
         self._sync_human_tasks(session, instance, workflow, now, ready_rows)
         status = self.runtime.status(workflow)
+        if status == "running" and instance.status == "incident":
+            status = "incident"  # an open incident (engine/incidents.py) holds until retried or resolved
         if result.error is not None:
             status = "error"
             instance.error = result.error
             history.append(session, instance, "instance_error", at=now, actor=actor,
                            element_id=result.error.get("element_id"), payload=result.error)
-        elif status != "error":
+        elif status not in ("error", "incident"):
             instance.error = None
         previous = instance.status
         instance.status = status
@@ -369,6 +396,7 @@ class WorkflowService:
         instance.next_timer_at = self.runtime.next_timer_at(workflow) if status == "running" else None
         if instance.next_timer_at is not None and instance.next_timer_at != previous_timer:
             self._announce_timer(session, instance.next_timer_at)
+        self.slas.on_step(session, instance, workflow, result, now, new=new)  # SLA clocks (engine/sla.py)
         instance.updated_at = now
         instance.revision += 1
         if status == "completed" and previous != "completed":
@@ -414,10 +442,12 @@ class WorkflowService:
             # requester who started the instance when the variable is "requester" and not set.
             variable = task.properties.get("assigneeVariable", "").strip()
             assignee = task.assignee or (instance.requester if variable == "requester" else None)
+            spiff_task = self.runtime.find_task(workflow, task_id)
             row = HumanTask(
                 id=task_id, instance_id=instance.id, definition_key=instance.definition_key,
                 process_key=task.process_key, element_id=task.element_id, name=task.name, lane=task.lane,
                 candidate_roles=roles, status="ready", created_at=now, assignee=assignee, due_at=task.due_at,
+                priority=task_priority(task.properties, spiff_task.data if spiff_task is not None else {}),
             )
             session.add(row)
             for role in dict.fromkeys(r for r in roles if r != task.lane):

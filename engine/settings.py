@@ -66,6 +66,10 @@ class Settings:
     mail_dir: Path | None = None
     # How often the scheduler sends the outbox; a mail leaves at most this long after its step.
     outbox_interval_s: float = 15.0
+    # Uploaded and handler-produced files (layouts, certificates, reports), named by SHA-256.
+    files_dir: Path = _REPO / "var" / "files"
+    # Largest accepted upload: a CURP layout of 100,000 rows is about 5 MB as CSV.
+    max_upload_bytes: int = 10 * 1024 * 1024
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -92,4 +96,6 @@ class Settings:
             smtp_ca_file=Path(_env("SMTP_CA_FILE", "")) if _env("SMTP_CA_FILE", "") else None,
             mail_dir=Path(_env("MAIL_DIR", "")) if _env("MAIL_DIR", "") else None,
             outbox_interval_s=float(_env("OUTBOX_INTERVAL_S", str(default.outbox_interval_s))),
+            files_dir=Path(_env("FILES_DIR", str(default.files_dir))),
+            max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(default.max_upload_bytes))),
         )

@@ -7,9 +7,10 @@ once deployed, so its parsed spec is cached by id for the life of the process.
 from __future__ import annotations
 
 from threading import Lock
+from typing import NamedTuple
 
 from SpiffWorkflow.specs.WorkflowSpec import WorkflowSpec
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from .errors import InvalidInput
@@ -34,22 +35,22 @@ class SpecStore:
         with self._lock:
             return self._cache.setdefault(definition.id, parsed)
 
-    def pin_called(self, session: Session, definition: Definition) -> dict[str, int]:
+    def pin_called(self, session: Session, definition: Definition | DefinitionHead) -> dict[str, int]:
         """Latest version of every process this definition calls, transitively."""
         pinned: dict[str, int] = {}
-        pending = list(self.parsed(definition).called_keys)
+        pending = list(self.parsed_id(session, definition.id).called_keys)
         while pending:
             key = pending.pop()
             if key in pinned:
                 continue
-            callee = latest(session, key)
+            callee = latest_head(session, key)
             if callee is None:
                 raise InvalidInput(
                     f"Process {definition.key!r} calls {key!r}, which is not deployed. "
                     "Deploy its diagram first.", missing=key,
                 )
             pinned[key] = callee.id
-            pending.extend(self.parsed(callee).called_keys)
+            pending.extend(self.parsed_id(session, callee.id).called_keys)
         return pinned
 
     def parsed_id(self, session: Session, definition_id: int) -> ParsedDefinition:
@@ -71,6 +72,28 @@ class SpecStore:
         """The form of a user task, looked up in the definition that holds its process."""
         holder = called.get(process_key, definition_id)
         return self.parsed_id(session, holder).forms.get(element_id)
+
+
+class DefinitionHead(NamedTuple):
+    """What starting an instance needs of a definition version (its parsed spec is cached by id)."""
+
+    id: int
+    key: str
+    version: int
+
+
+_definitions = Definition.__table__
+# Core, built once: every start looks the latest version up, and an ORM entity costs more than the query.
+_LATEST_HEAD = (
+    select(_definitions.c.id, _definitions.c.key, _definitions.c.version)
+    .where(_definitions.c.key == bindparam("key")).order_by(_definitions.c.version.desc()).limit(1)
+)
+
+
+def latest_head(session: Session, key: str) -> DefinitionHead | None:
+    """Id and version of the latest version of ``key``, read in the session's transaction."""
+    row = session.connection().execute(_LATEST_HEAD, {"key": key}).first()
+    return DefinitionHead(row.id, row.key, row.version) if row is not None else None
 
 
 def latest(session: Session, key: str) -> Definition | None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from types import TracebackType
 
+from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
 
 
@@ -19,6 +20,14 @@ class UnitOfWork:
 
     def write(self) -> _Scope:
         return _Scope(self._writers)
+
+    def connect(self) -> Connection:
+        """A Core connection for a read that needs no ORM objects (``with uow.connect() as conn``).
+
+        Authentication runs on every request; building ORM objects for it cost more than the query.
+        """
+        bind = self._readers.kw["bind"]
+        return bind.connect()
 
 
 class _Scope:

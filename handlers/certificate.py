@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import math
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,9 +22,11 @@ from cryptography.x509.oid import NameOID
 from marshmallow import Schema, fields
 
 from handlers.errors import BusinessError
+from handlers.files import FileRef, Files
 
 __all__ = ["CertArg", "CertificateError", "Input", "Output", "check_certificate", "hostname_matches",
-           "load_certificate"]
+           "load_certificate",
+           "make_check_certificate"]
 
 
 #: The certificate's content (bytes or PEM text) or a path to it.
@@ -164,10 +167,19 @@ def check_certificate(
     return result
 
 
-class Input(Schema):
-    """Diagram input (the diagram's ``file`` parameter is the function's ``data``)."""
+def make_check_certificate(files: Files) -> Callable[..., dict[str, Any]]:
+    """The diagram-facing handler: checks the uploaded certificate a file reference names."""
 
-    data = fields.Raw(required=True, data_key="file")
+    def run(file: str, expected_domain: str = "curp.gob.mx") -> dict[str, Any]:
+        return check_certificate(files.read(file), expected_domain)
+
+    return run
+
+
+class Input(Schema):
+    """Diagram input of ``check_certificate``: the uploaded certificate and the expected domain."""
+
+    file = FileRef(required=True)
     expected_domain = fields.String(load_default="curp.gob.mx")
 
 

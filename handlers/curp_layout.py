@@ -7,21 +7,21 @@ KPIs (% de inconsistencias, % de bajas) that these two handlers compute.
 
 from __future__ import annotations
 
-import base64
 import csv
 import functools
 import io
 import os
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from marshmallow import Schema, fields, validate
 
 from handlers.curp import Register, field_key, normalize_curp, plain_text, validate_curp
 from handlers.errors import BusinessError
+from handlers.files import FileRef, Files
 
 FileArg = bytes | str | os.PathLike[str]  # the file's content, or a path to it
 
@@ -272,10 +272,61 @@ def reconcile_curp(
     }
 
 
-class Input(Schema):
-    """Diagram input of :func:`validate_curp_layout`; the engine injects ``register``."""
+def read_answer(file: FileArg) -> dict[str, dict[str, str]]:
+    """The authority's answer (CSV/XLSX with a CURP column) as ``{CURP: other columns}``, the
+    ``source_records`` of :func:`reconcile_curp`; RENAPO's status and names and SAT's opinion are
+    found by column name, as :func:`reconcile_curp` documents."""
+    return {normalize_curp(curp): data for _, curp, data in read_layout(file) if normalize_curp(curp)}
 
-    file = fields.Raw(required=True)
+
+class BulkRegister(Protocol):
+    """A register that answers for many CURPs in one query (the database-backed one does)."""
+
+    def present(self, curps: Iterable[str]) -> set[str]:
+        ...
+
+
+def _bound_register(register: Register | BulkRegister, content: bytes) -> Register:
+    """A bulk register asked once for every CURP of the layout, then used as a set."""
+    present = getattr(register, "present", None)
+    if present is None:
+        return register  # type: ignore[return-value]
+    return present({normalize_curp(curp) for _, curp, _ in read_layout(content)})
+
+
+def make_validate_curp_layout(files: Files, register: Register | BulkRegister) -> Callable[..., dict[str, Any]]:
+    """The diagram-facing handler: reads the uploaded layout, checks it against ``register``
+    and stores the per-row report as a file whose reference is ``report_file``."""
+
+    def run(file: str) -> dict[str, Any]:
+        content = files.read(file)
+        result = validate_curp_layout(content, _bound_register(register, content))
+        result["report_file"] = files.save(result["report_file"], name="reporte_validacion_layout.csv")
+        return result
+
+    return run
+
+
+def make_reconcile_curp(files: Files, register: Register | BulkRegister) -> Callable[..., dict[str, Any]]:
+    """The diagram-facing handler: validates the layout again (the register may have changed
+    since step 6) and reconciles it with the authority's uploaded answer."""
+
+    def run(file: str, response: str, source: str = "RENAPO") -> dict[str, Any]:
+        content = files.read(file)
+        rows = validate_curp_layout(content, _bound_register(register, content))["rows"]
+        try:
+            records = read_answer(files.read(response))
+        except LayoutError as exc:  # the requester's layout was fine; the answer is the problem
+            raise ValueError(f"La respuesta de {source} no se pudo leer: {exc}") from exc
+        return reconcile_curp(rows, records, source)
+
+    return run
+
+
+class Input(Schema):
+    """Diagram input of ``validate_curp_layout``: the uploaded layout (the register is injected)."""
+
+    file = FileRef(required=True)
 
 
 def _many(kind: type[fields.Field], *names: str, **kwargs: Any) -> dict[str, fields.Field]:
@@ -283,36 +334,22 @@ def _many(kind: type[fields.Field], *names: str, **kwargs: Any) -> dict[str, fie
     return {name: kind(**kwargs) for name in names}
 
 
-class CsvDataUri(fields.Field):
-    """CSV bytes dumped as an RFC 2397 ``data:`` URI.
-
-    Results are stored as JSON in the instance (the engine ``json.dumps`` them), and JSON has no
-    bytes; a data URI keeps the exact bytes (BOM included, which Excel needs for accents), says
-    what they are, and a browser downloads it as is.
-    """
-
-    def _serialize(self, value: Any, attr: str | None, obj: Any, **kwargs: Any) -> Any:
-        if value is None or isinstance(value, str):
-            return value
-        return "data:text/csv;charset=utf-8;base64," + base64.b64encode(bytes(value)).decode("ascii")
-
-
-#: Result of :func:`validate_curp_layout`. ``report_file``: the function returns CSV bytes, the
-#: schema dumps them as a ``data:`` URI (:class:`CsvDataUri`);
-#: ``rows``: :func:`handlers.curp.validate_curp`'s fields plus row, updatable, duplicate, data.
+#: Result of ``validate_curp_layout`` as stored in process data: the manual's metrics and the
+#: reference of the per-row report (a CSV file, downloadable with ``GET /api/v1/files/{id}/content``).
+#: The per-row data stays in the report, not in the instance, whose data every step saves.
 Output = Schema.from_dict({
     **_many(fields.Integer, "total", "valid", "invalid", "to_update", "not_updatable",
             "duplicates", required=True),
-    "report_file": CsvDataUri(required=True),
-    "rows": fields.List(fields.Dict(), required=True),
+    "report_file": fields.Dict(required=True),
 }, name="Output")
 
 
 class ReconcileInput(Schema):
-    """Input of :func:`reconcile_curp`."""
+    """Diagram input of ``reconcile_curp``: the layout, the authority's answer (both uploaded
+    files with a CURP column) and which authority answered."""
 
-    rows = fields.List(fields.Dict(), required=True)
-    source_records = fields.Dict(keys=fields.String(), required=True)
+    file = FileRef(required=True)
+    response = FileRef(required=True)
     source = fields.String(load_default="RENAPO", validate=validate.OneOf(["RENAPO", "SAT"]))
 
 

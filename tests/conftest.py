@@ -23,6 +23,9 @@ from engine.handler_registry import HandlerRegistry
 from engine.models import Base
 from engine.settings import Settings
 
+# Every test that writes histories is also a replay test (see tests/replay_check.py).
+pytest_plugins = ["tests.replay_check"]
+
 PG_URL = os.environ.get("CAUCE_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]
 # Every table of the schema, so that a new table is emptied between tests without listing it here.
@@ -86,8 +89,9 @@ def handlers() -> HandlerRegistry:
 
 
 @pytest.fixture
-def settings(db_url: str) -> Settings:
-    return Settings(database_url=db_url, scheduler_enabled=False, script_timeout_s=1.0, lock_timeout_s=5.0)
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(database_url=db_url, scheduler_enabled=False, script_timeout_s=1.0, lock_timeout_s=5.0,
+                    files_dir=tmp_path / "files")
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
-"""Audit endpoints: chain verification, an instance's history, event-log exports.
+"""Audit endpoints: chain verification, an instance's history, replay, its state at an event,
+conformance with its diagram, event-log exports.
 
-Everything here only reads; no endpoint changes or deletes an event.
+Everything here only reads; no endpoint changes or deletes an event (replay re-executes in memory).
 """
 
 from __future__ import annotations
@@ -13,16 +14,19 @@ from flask.views import MethodView
 from flask_smorest import Blueprint
 
 from api.audit_schemas import (
+    ConformanceSchema,
     EventListSchema,
     EventQuerySchema,
     ExportQuerySchema,
     ReplayResultSchema,
+    StateAtSchema,
+    StateQuerySchema,
     VerifyQuerySchema,
     VerifyReportSchema,
     aware,
 )
 from api.context import service
-from engine import audit, exports, replay
+from engine import audit, conformance, exports, replay, replay_state
 
 blp = Blueprint("audit", __name__, url_prefix="/api/v1/audit",
                 description="Tamper evidence and event-log exports for auditors.")
@@ -115,3 +119,41 @@ class InstanceReplay(MethodView):
         wf = service()
         with wf.uow.read() as session:
             return replay.replay_instance(session, instance_id, runtime=wf.runtime, specs=wf.specs)
+
+
+@history_blp.route("/<string:instance_id>/state")
+class InstanceStateAt(MethodView):
+    @history_blp.arguments(StateQuerySchema, location="query")
+    @history_blp.response(200, StateAtSchema)
+    @history_blp.alt_response(404, description="The instance does not exist.")
+    @history_blp.alt_response(409, description="The history diverges from the procedure before event ``at``.")
+    @history_blp.alt_response(422, description="``at`` is missing or outside the instance's history.")
+    def get(self, args: dict, instance_id: str) -> replay_state.StateAt:
+        """The instance as it was just after event ``at``: status, data, ready tasks and position.
+
+        Rebuilt by replaying the history up to the transaction that wrote event ``at`` (a
+        transaction writes several events and commits one state, so ``first_seq``–``last_seq``
+        say which). Ready tasks carry their recorded ids and the assignee the history gives them
+        at that point; ``active`` lists the diagram elements ready, waiting, running or failed.
+        Nothing is written.
+        """
+        wf = service()
+        with wf.uow.read() as session:
+            return replay_state.state_at(session, instance_id, args["at"], runtime=wf.runtime, specs=wf.specs)
+
+
+@history_blp.route("/<string:instance_id>/conformance")
+class InstanceConformance(MethodView):
+    @history_blp.response(200, ConformanceSchema)
+    @history_blp.alt_response(404, description="The instance does not exist.")
+    def get(self, instance_id: str) -> conformance.ConformanceReport:
+        """Compare the instance's executed path with its diagram (the version it ran under).
+
+        Token replay over the sequence flows: which activities of the protocol were performed and
+        how often, which flows were taken, every element executed without a flow of the diagram
+        leading to it from what was executed before (a deviation), and the ratios ``fitness``,
+        ``protocol_compliance`` (actions within the protocol / actions performed) and
+        ``coverage``. See docs/audit.md for what each number means.
+        """
+        with service().uow.read() as session:
+            return conformance.check_instance(session, instance_id)

@@ -15,6 +15,7 @@ from api.schemas import (
     InstanceSchema,
     StartInstanceSchema,
 )
+from api.sla_schemas import InstanceWithSlaSchema
 from engine.models import Instance
 
 blp = Blueprint("instances", __name__, url_prefix="/api/v1/instances", description="Process instances.")
@@ -60,10 +61,12 @@ class Instances(MethodView):
 
 @blp.route("/<string:instance_id>")
 class InstanceDetail(MethodView):
-    @blp.response(200, InstanceDetailSchema)
+    @blp.response(200, InstanceWithSlaSchema)
     def get(self, instance_id: str) -> dict:
-        """Status, data and ready tasks of one instance."""
-        return _detail(instance_id)
+        """Status, data, ready tasks and SLA clocks of one instance."""
+        detail = _detail(instance_id)
+        detail["sla_clocks"] = service().slas.instance_clocks(instance_id)  # engine/sla.py
+        return detail
 
 
 @blp.route("/<string:instance_id>/cancel")

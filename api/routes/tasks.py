@@ -37,13 +37,14 @@ class Tasks(MethodView):
         """The caller's inbox: tasks assigned to them, or unassigned in a lane (or candidate role) they hold.
 
         An auditor or admin sees everyone's with ``all=true``. Filters combine; ``sort`` is
-        ``created`` (default), ``-created``, ``due`` or ``-due`` (tasks without a due date last).
+        ``created`` (default), ``due`` (tasks without a due date last) or ``priority`` (critical
+        first), each reversed by a leading ``-``. Each task shows its due date, SLA state and priority.
         """
         query = TaskQuery(
             all=args["all"], assignee=args.get("assignee"), role=args.get("role") or args.get("lane"),
             definition=args.get("definition"), instance=args.get("instance"), status=args["status"],
-            due_before=args.get("due_before"), overdue=args["overdue"], sort=args["sort"],
-            page=args["page"], page_size=args["page_size"])
+            due_before=args.get("due_before"), overdue=args["overdue"], priority=args.get("priority"),
+            sla_state=args.get("sla_state"), sort=args["sort"], page=args["page"], page_size=args["page_size"])
         items, total = inbox().list_tasks(current_actor(), query)
         return {"items": items, "total": total, "page": args["page"], "page_size": args["page_size"]}
 

@@ -41,5 +41,5 @@ class Users(MethodView):
     def post(self, args: dict) -> dict:
         """Create a user (admin); the answer carries its first bearer token, shown only once."""
         user, token = identity().create_user(args["name"], args["roles"], email=args.get("email"),
-                                             display_name=args.get("display_name"))
+                                             display_name=args.get("display_name"), location=args.get("location"))
         return {"user": user, "token": token}

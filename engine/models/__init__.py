@@ -12,6 +12,7 @@ from sqlalchemy import (
     JSON,
     Boolean,
     Column,
+    Computed,
     DateTime,
     ForeignKey,
     Index,
@@ -21,9 +22,10 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship, validates
 
 JsonType = JSON().with_variant(JSONB(), "postgresql")
 
@@ -45,6 +47,28 @@ class UTCDateTime(TypeDecorator[datetime]):
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+#: Separates the role names in ``HumanTask.audience`` (a control character no role name holds).
+AUDIENCE_SEPARATOR = "\x1f"
+#: The rows the inbox's ``open`` indexes hold: ready tasks nobody has claimed.
+OPEN_TASK = text("status = 'ready' AND assignee IS NULL")
+OPEN_TASK_INDEXES = {
+    "ix_human_tasks_open_created": ("audience", "created_at", "id", "priority_rank", "due_at", "sla_state",
+                                    "definition_key"),
+    "ix_human_tasks_open_due": ("audience", "due_missing", "due_at", "created_at", "id", "priority_rank", "sla_state",
+                                "definition_key"),
+    "ix_human_tasks_open_priority": ("audience", "priority_rank", "due_missing", "due_at", "created_at", "id",
+                                     "sla_state", "definition_key"),
+}
+DUE_MISSING = "CASE WHEN due_at IS NULL THEN 1 ELSE 0 END"
+PRIORITY_RANK = ("CASE priority WHEN 'critical' THEN 0 WHEN 'high' THEN 1 WHEN 'medium' THEN 2 "
+                 "WHEN 'low' THEN 3 ELSE 4 END")
+
+
+def audience_of(lane: str | None, candidate_roles: list[Any] | None) -> str:
+    """The value of ``HumanTask.audience`` for a lane and candidate roles."""
+    return AUDIENCE_SEPARATOR.join(sorted({r for r in (lane, *(candidate_roles or ())) if r}))
 
 
 class Base(DeclarativeBase):
@@ -126,16 +150,28 @@ class InstanceState(Base):
 
 
 class HumanTask(Base):
-    """A user task that is or was ready: the inbox reads only this table."""
+    """A user task that is or was ready: the inbox reads only this table.
+
+    The inbox of unassigned tasks is keyed by ``audience``: the roles that may take the task (its
+    lane and candidate roles) as one value, so that "unassigned tasks of my roles" is a few equality
+    ranges of one index, each already in the order the inbox sorts by (``engine/inbox.py``).
+    ``audience`` follows ``lane`` and ``candidate_roles`` whenever either is assigned through the
+    ORM; ``priority_rank`` and ``due_missing`` are computed by the database, so no write path can
+    leave them stale.
+    """
 
     __tablename__ = "human_tasks"
     __table_args__ = (
         Index("ix_human_tasks_status_lane", "status", "lane"),
         Index("ix_human_tasks_assignee_status", "assignee", "status"),
         Index("ix_human_tasks_instance", "instance_id", "status"),
-        # Covering indexes of the inbox (engine/inbox.py): its branches read only these entries.
-        Index("ix_human_tasks_inbox_lane", "status", "lane", "assignee", "created_at", "due_at"),
+        # The caller's own tasks (engine/inbox.py), read from the index alone.
         Index("ix_human_tasks_inbox_assignee", "assignee", "status", "created_at", "due_at"),
+        # Unassigned ready tasks, one index per inbox sort (migration 0007): a branch of the inbox
+        # reads one audience's entries in sort order and stops after the page. The trailing
+        # columns are the inbox's filters, checked in the index instead of in the table's rows.
+        *(Index(name, *columns, sqlite_where=OPEN_TASK, postgresql_where=OPEN_TASK)
+          for name, columns in OPEN_TASK_INDEXES.items()),
     )
 
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # the SpiffWorkflow task id
@@ -146,10 +182,20 @@ class HumanTask(Base):
     name: Mapped[str | None] = mapped_column(String(500))
     lane: Mapped[str | None] = mapped_column(String(200))
     candidate_roles: Mapped[list[Any]] = mapped_column(default=list)
+    # The lane and candidate roles, sorted, joined by AUDIENCE_SEPARATOR; "" for a task in no lane
+    # and with no candidate roles (open to all staff).
+    audience: Mapped[str] = mapped_column(String(1000), default="", server_default="")
     status: Mapped[str] = mapped_column(String(20))  # ready | completed | cancelled
     assignee: Mapped[str | None] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     due_at: Mapped[datetime | None] = mapped_column(UTCDateTime())
+    # 1 when the task has no due date: sorting by (due_missing, due_at) puts those last on every
+    # backend (SQLite sorts NULL first, PostgreSQL last) and an index delivers that order.
+    due_missing: Mapped[int] = mapped_column(Integer, Computed(DUE_MISSING, persisted=True))
+    # critical | high | medium | low (engine/priorities.py), or null; priority_rank is its sort
+    # key, 0 for critical to 4 for none.
+    priority: Mapped[str | None] = mapped_column(String(20))
+    priority_rank: Mapped[int] = mapped_column(Integer, Computed(PRIORITY_RANK, persisted=True))
     # on_track | at_risk | breached | met | paused, written by the SLA clocks (engine/sla.py) for
     # a task that one of them measures; null when none does.
     sla_state: Mapped[str | None] = mapped_column(String(20))
@@ -158,6 +204,13 @@ class HumanTask(Base):
     submitted: Mapped[dict[str, Any] | None] = mapped_column(JsonType, nullable=True)
     # Never loaded (lazy="raise"); declared so that a unit of work inserts the instance first.
     instance: Mapped[Instance] = relationship(lazy="raise")
+
+    @validates("lane", "candidate_roles")
+    def _keep_audience(self, key: str, value: Any) -> Any:
+        lane = value if key == "lane" else self.lane
+        candidates = value if key == "candidate_roles" else self.candidate_roles
+        self.audience = audience_of(lane, candidates)
+        return value
 
 
 class Event(Base):
@@ -210,6 +263,9 @@ class User(Base):
     name: Mapped[str] = mapped_column(String(200), unique=True)
     display_name: Mapped[str | None] = mapped_column(String(200))
     email: Mapped[str | None] = mapped_column(String(320))
+    # Where the person works (a building, an office); assign_by_workload matches it with the
+    # request's location, ignoring case, accents and spacing.
+    location: Mapped[str | None] = mapped_column(String(200))
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
     roles: Mapped[list[Role]] = relationship(secondary=user_roles, lazy="selectin", order_by=Role.id)

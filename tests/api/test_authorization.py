@@ -30,8 +30,11 @@ MATRIX = [
     ("POST", "/api/v1/instances/{i}/retry", None, {"process-owner", "admin"}, 409),  # allowed, but not in error
     ("GET", "/api/v1/instances/{i}/events", None, OVERSIGHT, 200),
     ("POST", "/api/v1/instances/{i}/replay", None, OVERSIGHT, 200),
+    ("GET", "/api/v1/instances/{i}/state?at=1", None, OVERSIGHT, 200),
+    ("GET", "/api/v1/instances/{i}/conformance", None, OVERSIGHT, 200),
     ("GET", "/api/v1/audit/verify", None, OVERSIGHT, 200),
     ("GET", "/api/v1/audit/export", None, OVERSIGHT, 200),
+    ("GET", "/api/v1/reports/kpis", None, OVERSIGHT, 200),
     ("GET", "/api/v1/tasks", None, ALL, 200),
     ("GET", "/api/v1/tasks/{t}", None, ALL, 200),
     ("GET", "/api/v1/tasks/{t}/form", None, ALL, 200),
@@ -41,10 +44,18 @@ MATRIX = [
     ("POST", "/api/v1/tasks/{t}/complete", {"data": {"aprobada": "Sí"}}, {STAFF}, 200),
     ("GET", "/api/v1/tasks/{t}/comments", None, ALL, 200),
     ("POST", "/api/v1/tasks/{t}/comments", {"body": "Revisado"}, {STAFF}, 201),
+    ("GET", "/api/v1/sla?state=at_risk", None, ALL, 200),
     ("GET", "/api/v1/me", None, ALL, 200),
     ("GET", "/api/v1/roles", None, ALL, 200),
     ("GET", "/api/v1/users", None, {"admin"}, 200),
     ("POST", "/api/v1/users", {"name": "nuevo", "roles": ["1er-nivel"]}, {"admin"}, 201),
+    ("POST", "/api/v1/files", "upload", {STAFF}, 201),
+    ("GET", "/api/v1/files/{f}", None, ALL, 200),
+    ("GET", "/api/v1/files/{f}/content", None, ALL, 200),
+    ("GET", "/api/v1/incidents", None, OVERSIGHT, 200),
+    ("GET", "/api/v1/incidents/999999", None, OVERSIGHT, 404),  # allowed, but there is no such incident
+    ("POST", "/api/v1/incidents/999999/retry", {}, {"process-owner", "admin"}, 404),
+    ("POST", "/api/v1/incidents/999999/resolve", {"comment": "a mano", "output": {}}, {"process-owner", "admin"}, 404),
 ]
 
 
@@ -54,7 +65,9 @@ def setup(client: FlaskClient, login: Login) -> dict[str, str]:
     deployed = client.post("/api/v1/definitions", data=documents.approval().encode(), content_type="application/xml")
     assert deployed.status_code == 201
     started = client.post("/api/v1/instances", json={"definition": "approval"}).get_json()
-    return {"i": started["id"], "t": started["ready_tasks"][0]["id"]}
+    uploaded = client.post("/api/v1/files", data={"file": (io.BytesIO(b"CURP,Nombre\nA,B\n"), "layout.csv")})
+    assert uploaded.status_code == 201, uploaded.get_json()
+    return {"i": started["id"], "t": started["ready_tasks"][0]["id"], "f": uploaded.get_json()["id"]}
 
 
 @pytest.mark.parametrize("role", ROLES)
@@ -66,6 +79,8 @@ def test_matrix(login: Login, setup: dict[str, str], role: str, method: str, pat
     url = path.format(**setup)
     if body == "xml":
         response = caller.open(url, method=method, data=documents.approval().encode(), content_type="application/xml")
+    elif body == "upload":  # content of its own, so that the upload is new (201)
+        response = caller.open(url, method=method, data={"file": (io.BytesIO(f"CURP\n{role}\n".encode()), "a.csv")})
     else:
         response = caller.open(url, method=method, json=body)
     expected = status if role in allowed else 403
@@ -83,7 +98,8 @@ def test_every_endpoint_is_in_the_table_or_public(app: Flask) -> None:
             assert (rule.endpoint, method) in PERMISSIONS, f"{method} {rule.rule} is not classified in api/auth.py"
         assert rule.endpoint in table
     adapter = app.url_map.bind("localhost")
-    covered = {(adapter.match(path.format(i="x", t="y"), method)[0], method) for method, path, *_ in MATRIX}
+    covered = {(adapter.match(path.format(i="x", t="y", f="z").split("?")[0], method)[0], method)
+               for method, path, *_ in MATRIX}
     assert covered == set(PERMISSIONS), "the matrix must try every endpoint of the table"
 
 

@@ -10,7 +10,9 @@ from sqlalchemy import select
 from api import default_handlers
 from engine.bootstrap import Wiring, build
 from engine.clock import ManualClock
+from engine.errors import InvalidDefinition
 from engine.models import OutboxMessage
+from engine.parsing import check_service_tasks
 from engine.settings import Settings
 
 BPMN = Path(__file__).resolve().parents[2] / "bpmn"
@@ -22,7 +24,7 @@ def _ready(wiring: Wiring, instance_id: str) -> dict[str, str]:
 
 
 def test_ris_and_renapo_run_on_the_builtin_handlers(settings: Settings, clock: ManualClock) -> None:
-    wiring = build(settings, handlers=default_handlers(), clock=clock)
+    wiring = build(settings, handlers=default_handlers(settings), clock=clock)
     try:
         wiring.service.deploy_directory(BPMN)
         service = wiring.service
@@ -61,3 +63,21 @@ def test_ris_and_renapo_run_on_the_builtin_handlers(settings: Settings, clock: M
         assert "Procedimiento:" in row.body and "Referencia: TKT-2026-000001" in row.body
     finally:
         wiring.db.dispose()
+
+
+def test_every_service_task_names_a_registered_handler_with_a_valid_mapping(tmp_path: Path) -> None:
+    """What ``cauce deploy`` and ``POST /api/v1/definitions`` check (engine.parsing.check_service_tasks),
+    over every diagram: the handler exists and the parameters are exactly those it takes."""
+    registry = default_handlers(Settings(files_dir=tmp_path))
+    files = sorted(BPMN.rglob("*.bpmn"))
+    assert len(files) == 58
+    for path in files:
+        check_service_tasks(path.read_bytes(), registry)  # raises naming the element on any mismatch
+    broken = (BPMN / "federal" / "FED-DGTIC-DSSD-003.bpmn").read_bytes().replace(
+        b'<spiffworkflow:parameter id="response"', b'<spiffworkflow:parameter id="respuesta"', 1)
+    try:
+        check_service_tasks(broken, registry)
+    except InvalidDefinition as exc:
+        assert exc.details["element_id"] == "Activity_10_renapo" and exc.details["unknown"] == ["respuesta"]
+    else:
+        raise AssertionError("a parameter the handler does not take must be refused")

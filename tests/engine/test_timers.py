@@ -12,10 +12,12 @@ import ast
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from engine.bootstrap import Wiring
 from engine.clock import ManualClock
+from engine.errors import InvalidDefinition
 from engine.models import Event
 from tests.engine.loop_shapes import _doc, _flow, _process
 
@@ -192,12 +194,13 @@ def test_habil_daily_cycle_skips_the_weekend_and_the_holiday(wiring: Wiring, clo
     assert _fired(wiring, instance.id, "end_turn") == 3
 
 
-def test_unknown_calendar_is_an_error_on_the_timer(wiring: Wiring, clock: ManualClock) -> None:
-    wiring.service.deploy(boundary(calendar="lunar", pid="lunar").encode())
-    instance = wiring.service.start("lunar")
-    assert instance.status == "error"
-    assert instance.error["element_id"] == "Timer_plazo"
-    assert "lunar" in instance.error["message"]
+def test_unknown_calendar_is_refused_at_deploy(wiring: Wiring) -> None:
+    """A typo in a calendar name is found when the process owner deploys, not months later as an
+    instance in error on the timer."""
+    with pytest.raises(InvalidDefinition) as info:
+        wiring.service.deploy(boundary(calendar="lunar", pid="lunar").encode())
+    assert info.value.details["element_id"] == "Timer_plazo"
+    assert "lunar" in str(info.value)
 
 
 def test_every_calendar_timer_in_the_diagrams_is_computable() -> None:

@@ -11,6 +11,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.hazmat.primitives.serialization import pkcs7
 from cryptography.x509.oid import NameOID
+from marshmallow import ValidationError
 
 from handlers.certificate import (
     CertificateError,
@@ -19,8 +20,10 @@ from handlers.certificate import (
     check_certificate,
     hostname_matches,
     load_certificate,
+    make_check_certificate,
 )
 from handlers.errors import BusinessError
+from tests.handlers.memory_files import MemoryFiles
 
 NOW = datetime.now(UTC)
 _KEY = ec.generate_private_key(ec.SECP256R1())  # one key for all: generation is the slow part
@@ -190,6 +193,13 @@ def test_missing_file(tmp_path):
         check_certificate(str(tmp_path / "missing.cer"))
 
 
-def test_input_schema_maps_file_to_data():
-    loaded = Input().load({"file": "/tmp/renapo.cer"})
-    assert loaded == {"data": "/tmp/renapo.cer", "expected_domain": "curp.gob.mx"}
+def test_diagram_handler_reads_the_uploaded_certificate():
+    files = MemoryFiles()
+    good = files.add(make_cert().public_bytes(serialization.Encoding.DER), "renapo.cer")
+    loaded = Input().load({"file": good})
+    assert loaded == {"file": good["id"], "expected_domain": "curp.gob.mx"}
+    result = make_check_certificate(files)(**loaded)
+    assert result["valid_now"] and result["matches_domain"]
+    json.dumps(Output().dump(result))
+    with pytest.raises(ValidationError):
+        Input().load({"file": "/tmp/renapo.cer"})  # a path is not a file reference

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 import csv
 import io
 import json
@@ -10,6 +9,7 @@ from datetime import date
 
 import openpyxl
 import pytest
+from marshmallow import ValidationError
 
 from handlers.curp_layout import (
     Input,
@@ -17,10 +17,13 @@ from handlers.curp_layout import (
     Output,
     ReconcileInput,
     ReconcileOutput,
+    make_reconcile_curp,
+    make_validate_curp_layout,
     read_layout,
     reconcile_curp,
     validate_curp_layout,
 )
+from tests.handlers.memory_files import MemoryFiles
 
 TODAY = date(2026, 1, 15)
 GLORIA = "HEGG560427MVZRRL04"  # valid, in the register
@@ -177,14 +180,46 @@ def test_missing_file_is_a_business_error(tmp_path):
         read_layout(tmp_path / "missing.csv")
 
 
-def test_output_schema_is_json_ready():
-    result = validate_curp_layout(make_csv(), REGISTER, TODAY)
+def test_diagram_handler_reads_a_reference_and_stores_the_report():
+    files = MemoryFiles()
+    layout = files.add(make_csv(), "layout.csv")
+    result = make_validate_curp_layout(files, REGISTER)(file=layout["id"])
     dumped = Output().dump(result)
     json.dumps(dumped)  # the engine stores results as JSON
-    prefix = "data:text/csv;charset=utf-8;base64,"
-    assert dumped["report_file"].startswith(prefix)
-    assert base64.b64decode(dumped["report_file"][len(prefix):]) == result["report_file"]
-    assert Input().load({"file": "/tmp/x.csv"}) == {"file": "/tmp/x.csv"}
+    assert "rows" not in dumped  # the per-row data is in the report file, not in the instance
+    report = files.read(dumped["report_file"])
+    assert report.startswith(b"\xef\xbb\xbf") and files.names[dumped["report_file"]["id"]].endswith(".csv")
+    assert (dumped["total"], dumped["to_update"]) == (5, 2)
+    assert Input().load({"file": layout}) == {"file": layout["id"]}
+    with pytest.raises(ValidationError):
+        Input().load({"file": "/etc/passwd"})  # a path is not a reference: handlers never open paths
+
+
+def test_diagram_handler_asks_a_bulk_register_once():
+    class Bulk:
+        def __init__(self) -> None:
+            self.calls: list[set[str]] = []
+
+        def present(self, curps):
+            self.calls.append(set(curps))
+            return set(curps) & REGISTER
+
+    files, bulk = MemoryFiles(), Bulk()
+    result = make_validate_curp_layout(files, bulk)(file=files.add(make_csv())["id"])
+    assert result["to_update"] == 2 and len(bulk.calls) == 1 and GLORIA in bulk.calls[0]
+
+
+def test_reconcile_handler_reads_the_authority_answer_file():
+    files = MemoryFiles()
+    layout = files.add(make_csv())["id"]
+    answer = files.add(f"CURP;statusCurp;Primer Apellido\n{GLORIA};AN;Hernández\n{LETICIA};BD;Gómez\n"
+                       .encode("cp1252"))["id"]
+    result = make_reconcile_curp(files, REGISTER)(file=layout, response=answer, source="RENAPO")
+    assert (result["processed"], result["updated"], result["deaths"]) == (5, 2, 1)
+    json.dumps(ReconcileOutput().dump(result))
+    garbage = files.add(b"no hay columna\n1\n")["id"]
+    with pytest.raises(ValueError, match="respuesta de SAT"):
+        make_reconcile_curp(files, REGISTER)(file=layout, response=garbage, source="SAT")
 
 
 def renapo_answer():
@@ -221,7 +256,10 @@ def test_reconcile_rejects_unknown_source():
     with pytest.raises(ValueError):
         reconcile_curp([], {}, "IMSS")
     assert reconcile_curp([], {}, "RENAPO")["pct_inconsistencies"] == 0.0
-    assert ReconcileInput().load({"rows": [], "source_records": {}})["source"] == "RENAPO"
+    ref = "a" * 64
+    assert ReconcileInput().load({"file": ref, "response": ref}) == {"file": ref, "response": ref, "source": "RENAPO"}
+    with pytest.raises(ValidationError):
+        ReconcileInput().load({"rows": [], "source_records": {}})
 
 
 def test_reconcile_reads_renapo_camel_case_fields():

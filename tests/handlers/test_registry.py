@@ -18,19 +18,33 @@ from engine.errors import InvalidInput
 from engine.handler_registry import HandlerRegistry
 from handlers.certificate import CertificateError
 from handlers.registry import BUILTIN, register_builtin
+from handlers.workload import Member
+from tests.handlers.memory_files import MemoryFiles
 
 ROOT = Path(__file__).resolve().parents[2]
 EXPECTED = {"check_certificate", "validate_curp_layout", "reconcile_curp", "priority", "probe", "set_status", "folio",
-            "notify"}
-#: Handlers whose result is not a record: ``folio`` returns the folio string itself.
-NO_OUTPUT_SCHEMA = {"folio"}
+            "notify", "assign_by_workload"}
+#: Handlers whose result is not a record: ``folio`` returns the folio string itself,
+#: ``assign_by_workload`` the chosen user's name (what ``assigneeVariable`` reads).
+NO_OUTPUT_SCHEMA = {"folio", "assign_by_workload"}
 GLORIA = "HEGG560427MVZRRL04"
 
 
+class Roster:
+    def members(self, role):
+        return [Member("ana", "Oficina Recaudadora de León", 2), Member("beto", "oficina recaudadora de leon", 1),
+                Member("carla", "Catastro", 0)] if role == "operador" else []
+
+
 @pytest.fixture
-def registry() -> HandlerRegistry:
+def files() -> MemoryFiles:
+    return MemoryFiles()
+
+
+@pytest.fixture
+def registry(files: MemoryFiles) -> HandlerRegistry:
     registry = HandlerRegistry()
-    register_builtin(registry, curp_register={GLORIA})
+    register_builtin(registry, curp_register={GLORIA}, files=files, staff=Roster())
     return registry
 
 
@@ -54,8 +68,7 @@ def test_conventions_table_names_are_registered_or_pending(registry):
     text = (ROOT / "bpmn" / "CONVENTIONS.md").read_text(encoding="utf-8")
     table = text.split("## Handlers a diagram may name", 1)[1]
     documented = {line.split("`")[1] for line in table.splitlines() if line.startswith("| `")}
-    assert set(registry.names()) <= documented
-    assert documented - set(registry.names()) == {"assign_by_workload"}  # not written yet
+    assert set(registry.names()) == documented
 
 
 @pytest.mark.parametrize(
@@ -112,24 +125,38 @@ def test_probe_through_the_registry(registry):
     json.dumps(result)
 
 
-def test_layout_through_the_registry(registry, tmp_path):
-    path = tmp_path / "layout.csv"
-    path.write_text(f"CURP\n{GLORIA}\nBEML920313HMCLNS09\n", encoding="utf-8")
-    result = registry.call("validate_curp_layout", {"file": str(path)})
+def test_layout_through_the_registry(registry, files):
+    layout = files.add(f"CURP\n{GLORIA}\nBEML920313HMCLNS09\n".encode(), "layout.csv")
+    result = registry.call("validate_curp_layout", {"file": layout})
     assert (result["total"], result["valid"], result["to_update"], result["not_updatable"]) == (2, 2, 1, 1)
-    assert result["report_file"].startswith("data:text/csv;charset=utf-8;base64,")
+    assert files.read(result["report_file"]).decode("utf-8-sig").startswith("fila,curp,")
     json.dumps(result)  # what the engine does with a result
-    reconciled = registry.call("reconcile_curp", {"rows": result["rows"], "source_records": {GLORIA: {}}})
+    answer = files.add(f"CURP,status\n{GLORIA},AN\n".encode(), "renapo.csv")
+    reconciled = registry.call("reconcile_curp", {"file": layout, "response": answer["id"], "source": "RENAPO"})
     assert reconciled["updated"] == 1 and reconciled["not_updatable"] == 1
     json.dumps(reconciled)
 
 
-def test_layout_without_a_register_fails_loudly(tmp_path):
+def test_file_handlers_without_their_store_or_register_fail_loudly(files):
     registry = HandlerRegistry()
-    register_builtin(registry)
-    assert "validate_curp_layout" in registry
+    register_builtin(registry, files=files)
+    assert {"validate_curp_layout", "reconcile_curp", "check_certificate"} <= set(registry.names())
     with pytest.raises(RuntimeError, match="curp_register"):
-        registry.call("validate_curp_layout", {"file": str(tmp_path / "x.csv")})
+        registry.call("validate_curp_layout", {"file": "a" * 64})
+    other = HandlerRegistry()
+    register_builtin(other)
+    with pytest.raises(RuntimeError, match="files"):
+        other.call("check_certificate", {"file": "a" * 64})
+    with pytest.raises(RuntimeError, match="staff"):
+        registry.call("assign_by_workload", {"role": "operador", "location": "León"})
+
+
+def test_assign_by_workload_through_the_registry(registry):
+    leon = "Oficina Recaudadora de LEÓN"
+    assert registry.call("assign_by_workload", {"role": "operador", "location": leon}) == "beto"
+    assert registry.call("assign_by_workload", {"role": "operador", "location": "catastro"}) == "carla"
+    with pytest.raises(LookupError, match="Nadie con el rol"):
+        registry.call("assign_by_workload", {"role": "operador", "location": "Irapuato"})
 
 
 def _cert(path: Path, cn: str, days_left: int) -> None:
@@ -143,15 +170,16 @@ def _cert(path: Path, cn: str, days_left: int) -> None:
     path.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
 
 
-def test_certificate_through_the_registry(registry, tmp_path):
+def test_certificate_through_the_registry(registry, files, tmp_path):
     good, bad = tmp_path / "good.pem", tmp_path / "bad.pem"
     _cert(good, "curp.gob.mx", 90)
     _cert(bad, "curp.gob.mx", -1)
-    result = registry.call("check_certificate", {"file": str(good), "expected_domain": "curp.gob.mx"})
+    good_ref, bad_ref = files.add(good.read_bytes()), files.add(bad.read_bytes())
+    result = registry.call("check_certificate", {"file": good_ref, "expected_domain": "curp.gob.mx"})
     assert result["valid_now"] and result["matches_domain"]
     json.dumps(result)
     with pytest.raises(CertificateError) as caught:
-        registry.call("check_certificate", {"file": str(bad)})
+        registry.call("check_certificate", {"file": bad_ref["id"]})
     assert caught.value.code == "certificado_invalido"
 
 
@@ -159,7 +187,7 @@ def test_unknown_name_lists_the_known_ones(registry):
     from engine.errors import HandlerError
 
     with pytest.raises(HandlerError, match="set_status"):
-        registry.call("assign_by_workload", {"role": "x", "location": "y"})
+        registry.call("asignar_por_carga", {"role": "x", "location": "y"})
 
 
 def test_folio_and_notify_without_their_database_side_fail_loudly(registry):
@@ -172,7 +200,8 @@ def test_folio_and_notify_without_their_database_side_fail_loudly(registry):
 def test_handlers_import_nothing_from_flask_api_or_engine():
     code = (
         "import sys, handlers.registry, handlers.curp, handlers.curp_layout, handlers.certificate, "
-        "handlers.priority, handlers.probe, handlers.status, handlers.errors, handlers.folio, handlers.notify\n"
+        "handlers.priority, handlers.probe, handlers.status, handlers.errors, handlers.folio, handlers.notify, "
+        "handlers.files, handlers.workload\n"
         "bad = sorted(m for m in sys.modules if m.split('.')[0] in ('flask', 'flask_smorest', 'api', 'engine'))\n"
         "print(bad)\n"
     )
