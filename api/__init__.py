@@ -12,7 +12,6 @@ from engine.clock import Clock
 from engine.handler_registry import HandlerRegistry
 from engine.scheduler import start_scheduler
 from engine.settings import Settings
-from engine.worker_jobs import start_invocation_jobs
 
 from . import auth
 from .context import Cauce
@@ -60,12 +59,11 @@ def create_app(settings: Settings | None = None, *, clock: Clock | None = None,
     auth.install(app, api)
     running: Any = None
     if settings.scheduler_enabled if scheduler is None else scheduler:
-        running = start_scheduler(wiring.service, interval_s=settings.scheduler_interval_s)
+        running = start_scheduler(wiring.service, worker=wiring.invocations, interval_s=settings.scheduler_interval_s)
         dispatch = outbox_dispatcher(wiring)
         if dispatch is not None:  # mail leaves shortly after the step that queued it
             running.scheduler.add_job(dispatch, "interval", seconds=settings.outbox_interval_s, id="cauce-outbox",
                                       max_instances=1, coalesce=True, replace_existing=True)
-        start_invocation_jobs(wiring.invocations, running.scheduler, sweep_s=settings.scheduler_interval_s)
     app.extensions["cauce"] = Cauce(settings=settings, service=wiring.service, scheduler=running,
                                     identity=wiring.identity, inbox=wiring.inbox)
     app.extensions["cauce_db"] = wiring.db

@@ -17,8 +17,9 @@ from sqlalchemy import select
 from engine.bootstrap import Wiring, build
 from engine.clock import ManualClock
 from engine.models import Event
-from engine.scheduler import RETRY, WAKE_JOB_ID, TimerScheduler
+from engine.scheduler import WAKE_JOB_ID, TimerScheduler
 from engine.settings import Settings
+from engine.wakeups import RETRY
 from tests.engine.test_concurrency import _race
 from tests.engine.test_timers import _fired, _ready, boundary
 
