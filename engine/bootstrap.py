@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy.engine import Engine
@@ -66,7 +67,7 @@ def build(settings: Settings, *, handlers: HandlerRegistry | None = None, clock:
     inbox = InboxService(uow, service.specs, catalog, identity, service.clock)
     files = FileService(uow, file_store(settings), clock=service.clock)
     register = ProducerRegister(uow, clock=service.clock)
-    worker = InvocationWorker(service, registry, call_service)
+    worker = InvocationWorker(service, registry, call_service, lease=timedelta(seconds=settings.handler_lease_s))
     return Wiring(settings=settings, db=db, handlers=registry, service=service, identity=identity, inbox=inbox,
                   files=files, register=register, invocations=worker, incidents=IncidentService(worker))
 

@@ -70,6 +70,9 @@ class Settings:
     files_dir: Path = _REPO / "var" / "files"
     # Largest accepted upload: a CURP layout of 100,000 rows is about 5 MB as CSV.
     max_upload_bytes: int = 10 * 1024 * 1024
+    # How long a worker holds a claimed async handler call before another worker may take it over
+    # (its worker is presumed dead): longer than the slowest handler, or that call runs twice.
+    handler_lease_s: float = 300.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -98,4 +101,5 @@ class Settings:
             outbox_interval_s=float(_env("OUTBOX_INTERVAL_S", str(default.outbox_interval_s))),
             files_dir=Path(_env("FILES_DIR", str(default.files_dir))),
             max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(default.max_upload_bytes))),
+            handler_lease_s=float(_env("HANDLER_LEASE_S", str(default.handler_lease_s))),
         )

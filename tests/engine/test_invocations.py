@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 from sqlalchemy import select
 
-from engine.bootstrap import Wiring
+from engine.bootstrap import Wiring, build
 from engine.clock import ManualClock
 from engine.errors import Conflict
 from engine.handler_registry import HandlerRegistry, RetryPolicy
@@ -15,6 +16,7 @@ from engine.invocations import current_invocation
 from engine.models import Event
 from engine.models.invocations import HandlerInvocation
 from engine.replay import replay_instance
+from engine.settings import Settings
 from handlers.errors import BusinessError
 from tests.engine import documents
 from tests.engine.handler_doubles import FlakyStamp
@@ -304,3 +306,17 @@ def test_builtin_policies() -> None:
         assert (policy.mode, policy.retry.max_attempts, policy.retry.delay_s(2)) == ("async", 4, 20.0), name
     for name in ("priority", "set_status", "folio", "notify", "assign_by_workload"):
         assert registry.policy(name).mode == "inline", name
+
+
+def test_worker_lease_comes_from_the_configuration(monkeypatch: pytest.MonkeyPatch, settings: Settings,
+                                                   handlers: HandlerRegistry) -> None:
+    """A site whose slowest handler takes longer than the default lease must be able to lengthen it,
+    or a second worker takes the call over and runs it twice."""
+    monkeypatch.setenv("CAUCE_HANDLER_LEASE_S", "900")
+    assert Settings.from_env().handler_lease_s == 900.0
+    built = build(replace(settings, handler_lease_s=900.0), handlers=handlers)
+    try:
+        assert built.invocations is not None
+        assert built.invocations.lease == timedelta(minutes=15)
+    finally:
+        built.db.dispose()
