@@ -23,8 +23,9 @@ from engine.handler_registry import HandlerRegistry
 from engine.models import Base
 from engine.settings import Settings
 
-# Every test that writes histories is also a replay test (see tests/replay_check.py).
-pytest_plugins = ["tests.replay_check"]
+# Every test that writes histories is also a replay test (tests/replay_check.py); mail tests get a
+# real SMTP server on loopback (the ``smtp`` fixture of tests/smtp_server.py).
+pytest_plugins = ["tests.replay_check", "tests.smtp_server"]
 
 PG_URL = os.environ.get("CAUCE_TEST_DATABASE_URL", "")
 BACKENDS = ["sqlite", "postgresql"] if PG_URL else ["sqlite"]

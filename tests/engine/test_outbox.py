@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import email
-import socket
-from collections.abc import Iterator
 from email import policy
 from pathlib import Path
 from typing import Any
@@ -26,37 +24,9 @@ from engine.outbox import (
 )
 from handlers.registry import register_builtin
 from tests.engine.step_documents import service_steps
+from tests.smtp_server import Mailbox, free_port
 
 SENDER = "Mesa de Servicio DGTIT <mesa@dgtit.example.mx>"
-
-
-class _Inbox:
-    """An aiosmtpd handler that keeps what arrived."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        message = email.message_from_bytes(envelope.content, policy=policy.default)
-        self.received.append((list(envelope.rcpt_tos), message))
-        return "250 Message accepted for delivery"
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[_Inbox, int]]:
-    inbox, port = _Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 @pytest.fixture
@@ -84,7 +54,7 @@ def _deploy_notifications(wiring: Wiring) -> None:
     ]).encode())
 
 
-def test_notify_queues_in_the_step_and_the_dispatcher_sends_once(mail_wiring: Wiring, smtp: tuple[_Inbox, int],
+def test_notify_queues_in_the_step_and_the_dispatcher_sends_once(mail_wiring: Wiring, smtp: tuple[Mailbox, int],
                                                                   clock: Any) -> None:
     inbox, port = smtp
     _deploy_notifications(mail_wiring)
@@ -150,7 +120,7 @@ class _AcceptedThenCrash:
         raise KeyboardInterrupt("killed after the server accepted the mail")
 
 
-def test_a_crash_after_sending_does_not_send_twice(mail_wiring: Wiring, smtp: tuple[_Inbox, int], clock: Any) -> None:
+def test_a_crash_after_sending_does_not_send_twice(mail_wiring: Wiring, smtp: tuple[Mailbox, int], clock: Any) -> None:
     inbox, port = smtp
     mail_wiring.service.deploy(service_steps("uno", [
         ("notify", "aviso", {"template": "'ticket_cerrado'", "to": "'ana@dgtit.example.mx'"})]).encode())
@@ -177,7 +147,7 @@ def test_an_unreachable_server_is_retried_then_given_up(mail_wiring: Wiring, clo
     mail_wiring.service.deploy(service_steps("uno", [
         ("notify", "aviso", {"template": "'ticket_cerrado'", "to": "'ana@dgtit.example.mx'"})]).encode())
     mail_wiring.service.start("uno")
-    closed = SmtpTransport("127.0.0.1", _free_port(), timeout_s=2)
+    closed = SmtpTransport("127.0.0.1", free_port(), timeout_s=2)
     for attempt in range(1, MAX_ATTEMPTS + 1):
         report = dispatch_outbox(mail_wiring.service.uow, closed, sender=SENDER, clock=clock)
         [row] = _rows(mail_wiring)
@@ -269,7 +239,7 @@ def test_starttls_and_login_with_an_internal_ca(mail_wiring: Wiring, tmp_path: P
             return AuthResult(success=data.password == b"secreto")
         return AuthResult(success=False, handled=False)
 
-    inbox, port = _Inbox(), _free_port()
+    inbox, port = Mailbox(), free_port()
     controller = Controller(inbox, hostname="127.0.0.1", port=port, tls_context=server_tls, require_starttls=True,
                             authenticator=authenticator, auth_required=True)
     controller.start()

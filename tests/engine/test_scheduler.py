@@ -6,7 +6,6 @@ injected clock and inspect when the wake-up job is armed, so nothing sleeps.
 
 from __future__ import annotations
 
-import multiprocessing
 from collections.abc import Iterator
 from datetime import timedelta
 from typing import Any
@@ -20,6 +19,7 @@ from engine.models import Event
 from engine.scheduler import WAKE_JOB_ID, TimerScheduler
 from engine.settings import Settings
 from engine.wakeups import RETRY
+from tests.engine.processes import race_in_processes
 from tests.engine.test_concurrency import _race
 from tests.engine.test_timers import _fired, _ready, boundary
 
@@ -140,19 +140,10 @@ def _fire_in_process(url: str, now: str, barrier: Any, results: Any) -> None:
 
 
 def test_two_processes_fire_a_due_timer_exactly_once(wiring: Wiring, db_url: str, clock: ManualClock) -> None:
-    context = multiprocessing.get_context("spawn")
     _deploy(wiring, soon="PT1H")
     instances = [wiring.service.start("soon").id for _ in range(3)]
     clock.advance(hours=1, seconds=1)
-    barrier, results = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_fire_in_process, args=(db_url, clock().isoformat(), barrier, results))
-               for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    counts = sorted(results.get(timeout=120) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=60)
-        assert worker.exitcode == 0
+    counts = race_in_processes(_fire_in_process, db_url, clock().isoformat())
     assert sum(counts) == 3, counts  # each due instance advanced by exactly one of the two
     for instance_id in instances:
         assert _fired(wiring, instance_id) == 1

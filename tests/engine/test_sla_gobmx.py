@@ -10,7 +10,6 @@ user holding that notification role.
 
 from __future__ import annotations
 
-import multiprocessing
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -26,6 +25,7 @@ from engine.scheduler import WAKE_JOB_ID, TimerScheduler
 from engine.sla_scheduler import WAKE_JOB_ID as SLA_WAKE_JOB_ID
 from engine.sla_scheduler import SlaScheduler
 from handlers.registry import register_builtin
+from tests.engine.processes import race_in_processes
 
 KEY = "FED_GOBMX_INC"
 RESPONSABLE = "responsable.actas@registrocivil.gob.mx"
@@ -170,16 +170,7 @@ def test_two_processes_fire_each_threshold_once(wiring: Wiring, db_url: str, clo
             task = next(t for t in service.ready_tasks(instance.id) if t.element_id == element_id)
             service.complete_task(task.id, data)
     clock.advance(minutes=7, seconds=30)  # 50 % of every acknowledgement clock
-    context = multiprocessing.get_context("spawn")
-    barrier, results = context.Barrier(2), context.Queue()
-    workers = [context.Process(target=_fire_in_process, args=(db_url, clock().isoformat(), barrier, results))
-               for _ in range(2)]
-    for worker in workers:
-        worker.start()
-    counts = sorted(results.get(timeout=120) for _ in workers)
-    for worker in workers:
-        worker.join(timeout=60)
-        assert worker.exitcode == 0
+    counts = race_in_processes(_fire_in_process, db_url, clock().isoformat())
     assert sum(counts) == 3, counts  # each clock moved by exactly one of the two processes
     for instance_id in instances:
         at_risk = [e for e in _events(wiring, instance_id) if e.type == "sla_at_risk"]

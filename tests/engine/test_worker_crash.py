@@ -5,19 +5,14 @@ computed again."""
 
 from __future__ import annotations
 
-import email
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
-from email import policy
 from pathlib import Path
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 
 from engine.bootstrap import Wiring
@@ -31,30 +26,10 @@ from engine.settings import Settings
 from engine.worker import LEASE
 from tests.engine.crash_worker import register_crash_handlers
 from tests.engine.step_documents import service_steps
-from tests.engine.test_outbox import _free_port
+from tests.smtp_server import Mailbox
 
 REPO = Path(__file__).resolve().parents[2]
 REACH_TIMEOUT_S = 60.0
-
-
-class _Inbox:
-    def __init__(self) -> None:
-        self.received: list[email.message.EmailMessage] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's name
-        self.received.append(email.message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[_Inbox, int]]:
-    inbox, port = _Inbox(), _free_port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def _worker(db_url: str, workdir: Path, now: str) -> subprocess.Popen[str]:
@@ -78,7 +53,7 @@ def _wait_until_reached(process: subprocess.Popen[str], workdir: Path) -> None:
 @pytest.mark.parametrize("where", ["block_handler", "block_step"])
 def test_a_killed_worker_leaves_no_duplicate_side_effect(
         where: str, db_url: str, wiring: Wiring, handlers: HandlerRegistry, settings: Settings,
-        clock: ManualClock, tmp_path: Path, smtp: tuple[_Inbox, int]) -> None:
+        clock: ManualClock, tmp_path: Path, smtp: tuple[Mailbox, int]) -> None:
     inbox, port = smtp
     register_crash_handlers(handlers, tmp_path, settings)
     wiring.identity.create_user("carla", ["1er. Nivel"], email="carla@dgtit.example.mx")
@@ -118,7 +93,7 @@ def test_a_killed_worker_leaves_no_duplicate_side_effect(
     report = dispatch_outbox(wiring.service.uow, SmtpTransport("127.0.0.1", port), sender="cauce@localhost",
                              clock=clock)
     assert len(report.sent) == 1
-    assert [m["Subject"] for m in inbox.received] == ["Ticket cerrado [INC-2026-000001]"]
+    assert inbox.subjects == ["Ticket cerrado [INC-2026-000001]"]
     with wiring.service.uow.read() as session:
         assert [c.last_number for c in session.scalars(select(FolioCounter))] == [1]
         assert len(list(session.scalars(select(OutboxMessage)))) == 1
