@@ -31,6 +31,7 @@ class InvalidDefinition(EngineError):
 
 class InvalidInput(EngineError):
     code = "invalid_input"
+    retryable = False  # the same input fails the same way: the handler worker does not retry it
 
 
 class Conflict(EngineError):

@@ -173,6 +173,7 @@ class InvocationWorker:
             context = InvocationContext(claim.key, claim.instance_id, claim.element_id, claim.handler, claim.attempt)
             outcome: Outcome | None = None
             error: str | None = None
+            permanent = False
             try:
                 with steps.step(session, instance, self.service.clock()), invoking(context):
                     result = self.registry.call(claim.handler, dict(claim.input))
@@ -183,6 +184,9 @@ class InvocationWorker:
                     outcome = Outcome(business_error=routed)
                 else:
                     error = f"{type(exc).__name__}: {exc}"[:4000]
+                    # Bad data (handlers.errors.PermanentError, input failing the handler's schema)
+                    # fails the same way every time: no attempts are spent on it.
+                    permanent = getattr(exc, "retryable", True) is False
                     session.rollback()  # nothing the failed attempt wrote stays
             duration_ms = (time.perf_counter() - started) * 1000
             now = self.service.clock()
@@ -198,14 +202,16 @@ class InvocationWorker:
                 row.error = outcome.business_error.get("message") if outcome.business_error else None
                 session.commit()
                 return
-            self._failed(session, row, error or "failed", now)
+            self._failed(session, row, error or "failed", now, permanent=permanent)
             session.commit()
 
-    def _failed(self, session: Any, row: HandlerInvocation, error: str, now: datetime) -> None:
-        """A failed attempt: retry after the backoff, or raise an incident when none are left."""
+    def _failed(self, session: Any, row: HandlerInvocation, error: str, now: datetime, *,
+                permanent: bool = False) -> None:
+        """A failed attempt: retry after the backoff, or raise an incident when none are left (or
+        when retrying cannot help)."""
         instance = self.service._lock(session, row.instance_id)
         row.error = error
-        final = row.attempts >= row.max_attempts
+        final = permanent or row.attempts >= row.max_attempts
         retry_at = None
         if not final:
             policy = self.registry.policy(row.handler).retry if row.handler in self.registry else None

@@ -20,7 +20,7 @@ from typing import Any, Protocol
 from marshmallow import Schema, fields, validate
 
 from handlers.curp import Register, field_key, normalize_curp, plain_text, validate_curp
-from handlers.errors import BusinessError
+from handlers.errors import BusinessError, PermanentError
 from handlers.files import FileRef, Files
 
 FileArg = bytes | str | os.PathLike[str]  # the file's content, or a path to it
@@ -246,7 +246,7 @@ def reconcile_curp(
     """
     source = source.strip().upper()
     if source not in ("RENAPO", "SAT"):
-        raise ValueError(f"Fuente desconocida {source!r}: use 'RENAPO' o 'SAT'.")
+        raise PermanentError(f"Fuente desconocida {source!r}: use 'RENAPO' o 'SAT'.")
     records = {normalize_curp(k): v for k, v in source_records.items()}
     outcomes: list[dict[str, Any]] = []
     tally: Counter[str] = Counter()
@@ -317,7 +317,7 @@ def make_reconcile_curp(files: Files, register: Register | BulkRegister) -> Call
         try:
             records = read_answer(files.read(response))
         except LayoutError as exc:  # the requester's layout was fine; the answer is the problem
-            raise ValueError(f"La respuesta de {source} no se pudo leer: {exc}") from exc
+            raise PermanentError(f"La respuesta de {source} no se pudo leer: {exc}") from exc
         return reconcile_curp(rows, records, source)
 
     return run

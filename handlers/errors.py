@@ -38,3 +38,12 @@ class BusinessError(Exception):
 
     def __repr__(self) -> str:
         return f"{type(self).__name__}(code={self.code!r}, message={self.message!r})"
+
+
+class PermanentError(Exception):
+    """A failure that trying again cannot fix: the data the handler was given is wrong (an
+    authority's answer that cannot be read, an unknown source). The worker raises the incident at
+    once instead of spending the retry policy's attempts and delays on it; a person fixes the data
+    and retries or resolves the incident. Unlike :class:`BusinessError`, no diagram routes it."""
+
+    retryable = False

@@ -17,7 +17,7 @@ from engine.models import Event
 from engine.models.invocations import HandlerInvocation
 from engine.replay import replay_instance
 from engine.settings import Settings
-from handlers.errors import BusinessError
+from handlers.errors import BusinessError, PermanentError
 from tests.engine import documents
 from tests.engine.handler_doubles import FlakyStamp
 
@@ -320,3 +320,26 @@ def test_worker_lease_comes_from_the_configuration(monkeypatch: pytest.MonkeyPat
         assert built.invocations.lease == timedelta(minutes=15)
     finally:
         built.db.dispose()
+
+
+def test_a_permanent_error_raises_the_incident_without_spending_retries(
+        wiring: Wiring, handlers: HandlerRegistry, clock: ManualClock) -> None:
+    """An answer no attempt can read fails at once: waiting 10 + 20 + 40 s to learn the same thing
+    would only delay the person who must fix the data."""
+    calls: list[str] = []
+
+    def unreadable(value: str) -> str:
+        calls.append(value)
+        raise PermanentError("La respuesta de RENAPO no se pudo leer: no tiene columna CURP")
+
+    handlers.register("stamp", unreadable, mode="async", retry={"max_attempts": 4, "base_s": 10.0})
+    wiring.service.deploy(documents.service_call().encode())
+    instance = wiring.service.start("service_call", {"folio_base": "INC"})
+    assert wiring.invocations is not None and wiring.incidents is not None
+    wiring.invocations.run_due()
+    assert calls == ["INC"]
+    assert wiring.service.get_instance(instance.id)[0].status == "incident"
+    incidents, total = wiring.incidents.list(status="open")
+    assert total == 1 and incidents[0].attempts == 1 and "no se pudo leer" in incidents[0].error
+    clock.advance(minutes=5)
+    assert wiring.invocations.run_due() == 0 and calls == ["INC"]

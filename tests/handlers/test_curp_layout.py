@@ -23,6 +23,7 @@ from handlers.curp_layout import (
     reconcile_curp,
     validate_curp_layout,
 )
+from handlers.errors import PermanentError
 from tests.handlers.memory_files import MemoryFiles
 
 TODAY = date(2026, 1, 15)
@@ -218,7 +219,7 @@ def test_reconcile_handler_reads_the_authority_answer_file():
     assert (result["processed"], result["updated"], result["deaths"]) == (5, 2, 1)
     json.dumps(ReconcileOutput().dump(result))
     garbage = files.add(b"no hay columna\n1\n")["id"]
-    with pytest.raises(ValueError, match="respuesta de SAT"):
+    with pytest.raises(PermanentError, match="respuesta de SAT"):  # no retry can read it
         make_reconcile_curp(files, REGISTER)(file=layout, response=garbage, source="SAT")
 
 
@@ -253,7 +254,7 @@ def test_reconcile_with_sat_and_missing_answers():
 
 
 def test_reconcile_rejects_unknown_source():
-    with pytest.raises(ValueError):
+    with pytest.raises(PermanentError):
         reconcile_curp([], {}, "IMSS")
     assert reconcile_curp([], {}, "RENAPO")["pct_inconsistencies"] == 0.0
     ref = "a" * 64
