@@ -86,11 +86,12 @@ def step_handler_dependencies(settings: Settings | None = None) -> dict[str, Any
     from .folios import next_folio_number
     from .outbox import StepMailroom
     from .producers import StepRegister
+    from .steps import step_time
     from .workload import StepStaff
 
     return {"folio_numbers": next_folio_number, "mailroom": StepMailroom(),
             "files": StepFiles(file_store(settings or Settings.from_env())), "curp_register": StepRegister(),
-            "staff": StepStaff()}
+            "staff": StepStaff(), "clock": step_time}
 
 
 def outbox_dispatcher(wiring: Wiring) -> Callable[[], DispatchReport] | None:

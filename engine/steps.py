@@ -17,14 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from .models import Instance
 
-__all__ = ["StepContext", "current_step", "running_task", "step"]
+__all__ = ["StepContext", "current_step", "running_task", "step", "step_time"]
 
 
 @dataclass
@@ -72,3 +72,10 @@ def current_step() -> StepContext:
     if context is None:
         raise RuntimeError("This handler writes in the step's transaction and can only run inside an engine step.")
     return context
+
+
+def step_time() -> datetime:
+    """The engine's time of the running step (the injected clock in tests, and the same instant
+    for every handler of a step); the wall clock outside a step."""
+    context = _current.get()
+    return context.now if context is not None else datetime.now(UTC)

@@ -167,11 +167,13 @@ def check_certificate(
     return result
 
 
-def make_check_certificate(files: Files) -> Callable[..., dict[str, Any]]:
-    """The diagram-facing handler: checks the uploaded certificate a file reference names."""
+def make_check_certificate(files: Files, clock: Callable[[], datetime] | None = None) -> Callable[..., dict[str, Any]]:
+    """The diagram-facing handler: checks the uploaded certificate a file reference names, as of
+    ``clock()`` (the engine's time of the step, so that replays and tests with an injected clock
+    judge validity the same way; the wall clock without one)."""
 
     def run(file: str, expected_domain: str = "curp.gob.mx") -> dict[str, Any]:
-        return check_certificate(files.read(file), expected_domain)
+        return check_certificate(files.read(file), expected_domain, now=clock() if clock is not None else None)
 
     return run
 

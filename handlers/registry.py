@@ -17,6 +17,7 @@ import importlib
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from handlers.curp import Register
@@ -109,6 +110,7 @@ def register_builtin(
     mailroom: Mailroom | None = None,
     files: Files | None = None,
     staff: Staff | None = None,
+    clock: Callable[[], datetime] | None = None,
 ) -> list[str]:
     """Register every built-in handler whose module exists; return the names registered.
 
@@ -125,6 +127,8 @@ def register_builtin(
     ``validate_curp_layout`` without its register. ``files``: where the file handlers read the
     uploads that process data references and store their reports (``handlers.files.Files``).
     ``staff``: who holds a role, where and with how many open tasks (``assign_by_workload``).
+    ``clock``: the engine's time of the running step, which ``check_certificate`` judges validity
+    by (the wall clock when absent).
 
     Registering twice into one registry raises ``ValueError`` (the registry's own rule).
     """
@@ -138,7 +142,7 @@ def register_builtin(
             func = (_needs(spec.name, "el padrón de productores (curp_register) y el almacén de archivos (files)")
                     if curp_register is None or files is None else func(files, curp_register))
         elif spec.name == "check_certificate":
-            func = _needs(spec.name, "el almacén de archivos (files)") if files is None else func(files)
+            func = _needs(spec.name, "el almacén de archivos (files)") if files is None else func(files, clock)
         elif spec.name == "assign_by_workload":
             func = _needs(spec.name, "el personal (staff)") if staff is None else func(staff)
         elif spec.name == "priority":

@@ -21,11 +21,16 @@ from engine.settings import Settings
 BPMN = Path(__file__).resolve().parents[2] / "bpmn" / "federal"
 
 
+# The engine's clock, years away from the wall clock: the step judges validity by the engine's time.
+ENGINE_NOW = datetime(2040, 3, 1, 10, 0, tzinfo=UTC)
+
+
 def _der(days_left: int) -> bytes:
-    """A certificate for curp.gob.mx; dated from the wall clock, which check_certificate reads."""
+    """A certificate for curp.gob.mx issued 400 days before ENGINE_NOW (not yet valid by the wall
+    clock, so a handler reading the wall clock would refuse even the good one)."""
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "curp.gob.mx")])
-    now = datetime.now(UTC)
+    now = ENGINE_NOW
     cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name).public_key(key.public_key())
             .serial_number(x509.random_serial_number()).not_valid_before(now - timedelta(days=400))
             .not_valid_after(now + timedelta(days=days_left)).sign(key, hashes.SHA256()))
@@ -34,6 +39,7 @@ def _der(days_left: int) -> bytes:
 
 @pytest.fixture
 def renapo(settings: Settings, clock: ManualClock) -> Iterator[Wiring]:
+    clock.set(ENGINE_NOW)
     wiring = build(settings, handlers=default_handlers(settings), clock=clock, check_handlers=True)
     wiring.service.deploy((BPMN / "FED-RENAPO-CERT.bpmn").read_bytes(), source_name="FED-RENAPO-CERT.bpmn")
     yield wiring
@@ -65,7 +71,7 @@ def test_valid_certificate_continues_expired_one_is_routed(renapo: Wiring) -> No
     instance, tasks = renapo.service.get_instance(first)
     assert instance.status == "running", instance.error
     assert instance.data["datos_certificado"]["valid_now"] is True
-    assert instance.data["datos_certificado"]["days_left"] in (299, 300)
+    assert instance.data["datos_certificado"]["days_left"] == 300
     assert [t.element_id for t in tasks] == ["Activity_4_1"]
 
     expired, _ = renapo.files.upload(_der(-2), name="viejo.cer", uploaded_by="laura")
