@@ -21,6 +21,7 @@ from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
+from . import step_events
 from .business_errors import BUSINESS_ERRORS, route_business_errors
 from .clock import Clock, system_clock, using_clock
 from .invocations import defer_async_tasks
@@ -101,7 +102,9 @@ class WorkflowRuntime:
         self.timer_calendars = TimerCalendars(calendars)
 
     def instrument(self, specs: list[WorkflowSpec]) -> None:
-        """Record every completed element of these specs (done once per parsed spec)."""
+        """Record every completed element of these specs, and the flow each gateway takes (done
+        once per parsed spec)."""
+        step_events.instrument(specs)
         for spec in specs:
             route_business_errors(spec)
             defer_async_tasks(spec)  # an async handler leaves its task STARTED (engine/invocations.py)

@@ -139,7 +139,6 @@ class WorkflowService:
                 raise NotFound(f"No definition has the key {key!r}; deploy it first.", key=key)
             called = self.specs.pin_called(session, definition)
             spec, subs = self.specs.bundle(session, definition.id, called)
-            step_events.instrument([spec, *subs.values()])  # gateways note the flow they take
             now = self.clock()
             instance = Instance(
                 id=str(uuid.uuid4()), definition_id=definition.id, definition_version=definition.version,
@@ -345,7 +344,6 @@ class WorkflowService:
         if instance.status in ("completed", "cancelled"):
             raise Conflict(f"Instance {instance.id} is {instance.status}.", status=instance.status)
         spec, subs = self.specs.bundle(session, instance.definition_id, instance.called_definitions)
-        step_events.instrument([spec, *subs.values()])  # gateways note the flow they take
         state = session.get(InstanceState, instance.id)  # read after the lock, never with it (see _LOCK)
         assert state is not None
         # The identity map holds rows weakly; keep this one so that _save updates it instead of

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from threading import Lock
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from SpiffWorkflow.bpmn.specs.event_definitions.message import MessageEventDefinition
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import (
@@ -36,8 +36,10 @@ from sqlalchemy.orm import Session
 
 from .conformance import read_diagram
 from .models import Instance
-from .runtime import CompletedElement
-from .specs import SpecStore
+
+if TYPE_CHECKING:  # the runtime instruments specs with this module; these are only annotations
+    from .runtime import CompletedElement
+    from .specs import SpecStore
 
 TIMER_FIRED = "timer_fired"
 _TIMER_KINDS = ((DurationTimerEventDefinition, "duration"), (TimeDateEventDefinition, "date"),
