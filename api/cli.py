@@ -189,6 +189,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(levelname)s %(name)s: %(message)s")
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # SpiffWorkflow logs every task state change at INFO: a dozen lines per step would bury the
+    # server's log and cost more CPU than the step's SQL. The history records what happened.
+    logging.getLogger("spiff").setLevel(logging.WARNING)
     settings = Settings.from_env()
 
     if args.command == "db":
