@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from . import hot_rows
 from .models import Event, Instance
 
 
@@ -55,10 +56,10 @@ def append(session: Session, instance: Instance, type_: str, *, at: datetime, ac
 
 
 def write_pending(session: Session) -> int:
-    """Insert the queued events of this unit of work; call right before ``commit``."""
+    """Flush the unit of work and insert its queued events; call right before ``commit``."""
+    hot_rows.flush(session)  # the instance row an event references must exist first
     rows = session.info.pop(_PENDING, [])
     if rows:
-        session.flush()  # the instance row an event references must exist first
         # Core executemany on the table: one statement for all rows (the ORM bulk path splits
         # them by which columns are None).
         session.execute(insert(Event.__table__), rows)
