@@ -25,14 +25,27 @@ def canonical(value: Any) -> str:
 
 def event_hash(instance_id: str, seq: int, type_: str, at: datetime, actor: str | None,
                element_id: str | None, payload: dict[str, Any], prev_hash: str) -> str:
-    body = canonical({
-        "instance_id": instance_id, "seq": seq, "type": type_, "at": at.isoformat(),
-        "actor": actor, "element_id": element_id, "payload": payload, "prev_hash": prev_hash,
-    })
+    """SHA-256 of the event's canonical JSON: its fields and the previous hash, keys sorted."""
+    return _hash(instance_id, seq, type_, at, actor, element_id, canonical(payload), prev_hash)
+
+
+_text = json.JSONEncoder(ensure_ascii=False).encode  # a JSON string as canonical() writes it inside an object
+
+
+def _hash(instance_id: str, seq: int, type_: str, at: datetime, actor: str | None, element_id: str | None,
+          payload_text: str, prev_hash: str) -> str:
+    """:func:`event_hash` from the payload's canonical text, which a step has already made: the
+    body is the canonical form of the whole event, written out in its sorted key order."""
+    body = (
+        f'{{"actor":{_text(actor)},"at":{_text(at.isoformat())},"element_id":{_text(element_id)},'
+        f'"instance_id":{_text(instance_id)},"payload":{payload_text},"prev_hash":{_text(prev_hash)},'
+        f'"seq":{int(seq)},"type":{_text(type_)}}}'
+    )
     return hashlib.sha256(body.encode()).hexdigest()
 
 
 _PENDING = "cauce_pending_events"
+_INSERT = insert(Event.__table__)
 
 
 def append(session: Session, instance: Instance, type_: str, *, at: datetime, actor: str | None = None,
@@ -42,11 +55,12 @@ def append(session: Session, instance: Instance, type_: str, *, at: datetime, ac
     Events are written by :func:`write_pending` in one multi-row INSERT just before the unit of
     work commits: a step writes several, and ORM objects for each cost more than the step.
     """
-    payload = json.loads(canonical(payload or {}))
+    payload_text = canonical(payload or {})
+    payload = json.loads(payload_text)  # as it will read back: plain JSON types
     at = at.astimezone(UTC)  # hashed as stored (UTC): a clock in another zone must not break verification
     seq = instance.last_event_seq + 1
     prev = instance.last_event_hash
-    digest = event_hash(instance.id, seq, type_, at, actor, element_id, payload, prev)
+    digest = _hash(instance.id, seq, type_, at, actor, element_id, payload_text, prev)
     row = {"instance_id": instance.id, "seq": seq, "type": type_, "at": at, "actor": actor,
            "element_id": element_id, "payload": payload, "prev_hash": prev, "hash": digest}
     session.info.setdefault(_PENDING, []).append(row)
@@ -62,5 +76,5 @@ def write_pending(session: Session) -> int:
     if rows:
         # Core executemany on the table: one statement for all rows (the ORM bulk path splits
         # them by which columns are None).
-        session.execute(insert(Event.__table__), rows)
+        session.connection().execute(_INSERT, rows)
     return len(rows)

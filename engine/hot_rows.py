@@ -18,7 +18,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from sqlalchemy import Table, bindparam, insert, update
+from sqlalchemy import Connection, Table, bindparam, insert, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import NO_VALUE, set_committed_value
 from sqlalchemy.orm.base import instance_state
@@ -87,18 +87,22 @@ def flush(session: Session) -> None:
     """Flush ``session``: its hot rows as Core statements, then the rest through the unit of work."""
     new = _by_class(session.new)
     dirty = _by_class(session.dirty)
+    if not any(new.values()) and not any(dirty.values()):
+        session.flush()
+        return
+    connection = session.connection()  # the session's transaction, without its per-statement ORM layer
     written: list[Any] = []
     for cls in _HOT:
         writer = _WRITERS[cls]
         inserts = [writer.insert_values(obj) for obj in new[cls]]
         if inserts:
-            _execute_grouped(session, writer.insert, inserts)
+            _execute_grouped(connection, writer.insert, inserts)
         for obj in dirty[cls]:
             changed = writer.changed_values(obj)
             if changed:
                 params = {f"_v_{key}": value for key, value in changed.items()}
                 params["_pk"] = instance_state(obj).dict[writer.pk.key]
-                session.execute(writer.update(frozenset(changed)), params)
+                connection.execute(writer.update(frozenset(changed)), params)
         written += new[cls] + dirty[cls]
     for obj in written:
         if obj in session:  # not already gone with its instance (cascade)
@@ -115,10 +119,10 @@ def _by_class(objects: Iterable[Any]) -> dict[type, list[Any]]:
     return grouped
 
 
-def _execute_grouped(session: Session, statement: Insert, rows: list[dict[str, Any]]) -> None:
+def _execute_grouped(connection: Connection, statement: Insert, rows: list[dict[str, Any]]) -> None:
     """One executemany per set of columns: rows that leave out different defaults cannot share one."""
     groups: dict[frozenset[str], list[dict[str, Any]]] = {}
     for row in rows:
         groups.setdefault(frozenset(row), []).append(row)
     for group in groups.values():
-        session.execute(statement, group)
+        connection.execute(statement, group)

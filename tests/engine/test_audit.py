@@ -4,7 +4,9 @@ the first bad sequence number. Runs on SQLite, and on PostgreSQL when configured
 
 from __future__ import annotations
 
+import hashlib
 import json
+from datetime import UTC, datetime
 
 import pytest
 from sqlalchemy import text
@@ -198,3 +200,20 @@ def test_a_clock_in_another_time_zone_verifies_clean(wiring: Wiring, clock: Manu
     report = _verify(wiring)
     assert report.ok, report.problems
     assert report.checked == len(ids)
+
+
+@pytest.mark.parametrize("actor, element_id, payload", [
+    (None, None, {}),
+    ('ana "q"', "Task_1", {"b": [1.5, 1e16, None, True, {"z": 1, "a": "ü"}], "c": 10**30}),
+    ("ñ\\\n\u2028\x01😀", "é", {"texto": "línea\tdos", "n": -0.0}),
+])
+def test_an_event_hash_is_sha256_of_the_whole_event_as_canonical_json(actor: str | None, element_id: str | None,
+                                                                      payload: dict) -> None:
+    """The documented form (docs/audit.md), which chains stored by every earlier version used: an
+    auditor recomputes it with any JSON library, and cauce must keep producing it."""
+    at = datetime(2026, 11, 23, 12, 0, 0, 123, tzinfo=UTC)
+    body = json.dumps({"instance_id": "i-1", "seq": 7, "type": "task_completed", "at": at.isoformat(),
+                       "actor": actor, "element_id": element_id, "payload": payload, "prev_hash": "ab" * 32},
+                      sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    expected = hashlib.sha256(body.encode()).hexdigest()
+    assert event_hash("i-1", 7, "task_completed", at, actor, element_id, payload, "ab" * 32) == expected
