@@ -46,7 +46,11 @@ _LOCK_BY_TASK = (
     .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Instance)
 )
 _READY_ROWS = select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == "ready")
-_STATE_ROWS = "cauce_state_rows"
+# The serialized workflow is read and written as a column, not an ORM object: nothing else of its
+# row is ever needed, and identity-map bookkeeping for it cost more than the statement.
+_STATE = select(InstanceState.state).where(InstanceState.instance_id == bindparam("instance_id"))
+_WRITE_STATE = (update(InstanceState).where(InstanceState.instance_id == bindparam("b_instance_id"))
+                .values(state=bindparam("b_state")))
 
 
 @dataclass
@@ -344,12 +348,9 @@ class WorkflowService:
         if instance.status in ("completed", "cancelled"):
             raise Conflict(f"Instance {instance.id} is {instance.status}.", status=instance.status)
         spec, subs = self.specs.bundle(session, instance.definition_id, instance.called_definitions)
-        state = session.get(InstanceState, instance.id)  # read after the lock, never with it (see _LOCK)
-        assert state is not None
-        # The identity map holds rows weakly; keep this one so that _save updates it instead of
-        # loading (and decoding) the whole state a second time.
-        session.info.setdefault(_STATE_ROWS, []).append(state)
-        return self.runtime.load(state.state, spec, subs)
+        # Read after the lock, never with it (see _LOCK)
+        state = session.connection().execute(_STATE, {"instance_id": instance.id}).scalar_one()
+        return self.runtime.load(state, spec, subs)
 
     def _save(self, session: Session, instance: Instance, workflow: Any, result: StepResult, *,
               actor: str | None, ready_rows: list[HumanTask] | None = None) -> None:
@@ -400,12 +401,11 @@ class WorkflowService:
         if status == "completed" and previous != "completed":
             instance.ended_at = now
             history.append(session, instance, "instance_completed", at=now, actor=actor)
-        state_row = None if new else session.get(InstanceState, instance.id)
         dumped = self.runtime.dump(workflow)
-        if state_row is None:
+        if new:
             session.add(InstanceState(instance_id=instance.id, state=dumped))
         else:
-            state_row.state = dumped
+            session.connection().execute(_WRITE_STATE, {"b_instance_id": instance.id, "b_state": dumped})
 
     def _announce_timer(self, session: Session, due: datetime) -> None:
         if not self.timer_listeners:
