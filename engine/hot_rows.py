@@ -3,14 +3,14 @@
 A step changes two or three of these rows. SQLAlchemy's unit of work spends more CPU sorting,
 diffing and bookkeeping them than the statements themselves cost (a quarter of an HTTP step), so
 :func:`flush` writes them directly: one INSERT or UPDATE per row, of the columns that changed,
-from statements compiled once. The objects are then expunged, so the session's own flush skips
+from statements compiled once. The objects then leave the session, so the session's own flush skips
 them and still writes whatever else the step added (SLA clocks, invocations, outbox, folios)
 after them, which keeps the foreign keys satisfied: instance first, then its state and tasks.
 
 What stays the same as the unit of work: Python-side column defaults are applied (and set on the
 object), computed columns are left to the database, an attribute set to its old value writes
-nothing. What differs: the objects leave the session (still readable, as after ``close()``), and
-columns computed by the database are not read back into them.
+nothing. What differs: the objects leave the session as transient objects (still readable, as
+after ``close()``), and columns computed by the database are not read back into them.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from sqlalchemy import Connection, Table, bindparam, insert, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, make_transient
 from sqlalchemy.orm.attributes import NO_VALUE, set_committed_value
 from sqlalchemy.orm.base import instance_state
 from sqlalchemy.sql.dml import Insert, Update
@@ -105,8 +105,7 @@ def flush(session: Session) -> None:
                 connection.execute(writer.update(frozenset(changed)), params)
         written += new[cls] + dirty[cls]
     for obj in written:
-        if obj in session:  # not already gone with its instance (cascade)
-            session.expunge(obj)
+        make_transient(obj)  # out of the session, one object at a time (expunge would walk cascades)
     session.flush()
 
 
