@@ -63,7 +63,7 @@ def build(settings: Settings, *, handlers: HandlerRegistry | None = None, clock:
     uow = UnitOfWork(readers, writers)
     service = WorkflowService(uow, runtime, clock=clock, roles=catalog,
                               handlers=registry if check_handlers else None)
-    identity = IdentityService(uow, catalog, clock=service.clock)
+    identity = IdentityService(uow, catalog, clock=service.clock, cache_s=settings.auth_cache_s)
     inbox = InboxService(uow, service.specs, catalog, identity, service.clock)
     files = FileService(uow, file_store(settings), clock=service.clock)
     register = ProducerRegister(uow, clock=service.clock)

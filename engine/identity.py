@@ -24,6 +24,8 @@ from .uow import UnitOfWork
 
 # ``last_used_at`` is refreshed at most this often, so that reading the inbox is not a write.
 _TOUCH_EVERY = timedelta(minutes=1)
+# Most tokens a process remembers as checked (see IdentityService.authenticate).
+_CHECKED_MAX = 10_000
 
 
 @dataclass(frozen=True)
@@ -77,10 +79,16 @@ def actor_of(user: User) -> Actor:
 
 
 class IdentityService:
-    def __init__(self, uow: UnitOfWork, catalog: RoleCatalog, *, clock: Callable[[], datetime] | None = None) -> None:
+    def __init__(self, uow: UnitOfWork, catalog: RoleCatalog, *, clock: Callable[[], datetime] | None = None,
+                 cache_s: float = 0.0) -> None:
         self.uow = uow
         self.catalog = catalog
         self.clock = clock or (lambda: datetime.now(UTC))
+        # Tokens checked in the last ``cache_s`` seconds: {token digest: (trusted until, actor)}.
+        # A staff client sends the same token with every request, and its lookup was a sixth of
+        # an HTTP step; see Settings.auth_cache_s for what the window means for revocation.
+        self.cache_for = timedelta(seconds=cache_s)
+        self._checked: dict[str, tuple[datetime, Actor]] = {}
 
     def sync_roles(self, session: Session) -> None:
         """Make the roles table match the catalogue (new roles added, renamed ones updated)."""
@@ -91,6 +99,7 @@ class IdentityService:
                 session.add(Role(id=info.id, name=info.name, kind=info.kind))
             elif (row.name, row.kind) != (info.name, info.kind):
                 row.name, row.kind = info.name, info.kind
+                self.forget_checked_tokens()  # actors carry the role names
         session.flush()
 
     def create_user(self, name: str, roles: Sequence[str], *, email: str | None = None,
@@ -129,31 +138,45 @@ class IdentityService:
             result = session.execute(update(ApiToken).where(ApiToken.user_id == user.id, ApiToken.revoked_at.is_(None))
                                      .values(revoked_at=self.clock()))
             session.commit()
+            self.forget_checked_tokens()
             return int(result.rowcount or 0)  # type: ignore[attr-defined]
 
     def authenticate(self, token: str) -> Actor | None:
         """The actor a bearer token belongs to, or None (unknown, revoked, inactive user).
 
-        Every request calls this, so it is one Core query (token, user and roles joined), read
-        fresh each time: a revocation by another process (``cauce user revoke``) takes effect at
-        the next request, which a cache of token -> actor would delay.
+        Every request calls this. A token is read (one Core query joining token, user and roles)
+        unless this process checked it less than ``cache_s`` seconds ago; only valid tokens are
+        remembered, and a revocation through this service forgets them all at once.
         """
+        digest = hash_token(token)
+        now = self.clock()
+        checked = self._checked.get(digest)
+        if checked is not None and now < checked[0]:
+            return checked[1]
         with self.uow.connect() as conn:
-            rows = conn.execute(_TOKEN_LOOKUP, {"digest": hash_token(token)}).all()
+            rows = conn.execute(_TOKEN_LOOKUP, {"digest": digest}).all()
         if not rows:
             return None
         first = rows[0]
         if first.revoked_at is not None or not first.active:
+            self._checked.pop(digest, None)
             return None
         held = [(r.role_id, r.role_name, r.role_kind) for r in rows if r.role_id is not None]
         actor = Actor(name=first.name, role_ids=frozenset(r[0] for r in held),
                       staff_roles=frozenset(r[1] for r in held if r[2] == "staff"))
-        if first.last_used_at is None or self.clock() - first.last_used_at > _TOUCH_EVERY:
+        if first.last_used_at is None or now - first.last_used_at > _TOUCH_EVERY:
             with self.uow.write() as session:
-                session.execute(update(ApiToken).where(ApiToken.id == first.token_id)
-                                .values(last_used_at=self.clock()))
+                session.execute(update(ApiToken).where(ApiToken.id == first.token_id).values(last_used_at=now))
                 session.commit()
+        if self.cache_for:
+            if len(self._checked) >= _CHECKED_MAX:
+                self._checked.clear()  # bounded: a flood of distinct tokens costs lookups, not memory
+            self._checked[digest] = (now + self.cache_for, actor)
         return actor
+
+    def forget_checked_tokens(self) -> None:
+        """Read every token again at its next use (after a revocation or a change of roles)."""
+        self._checked.clear()
 
     def actor(self, name: str) -> Actor:
         with self.uow.read() as session:

@@ -73,6 +73,10 @@ class Settings:
     # How long a worker holds a claimed async handler call before another worker may take it over
     # (its worker is presumed dead): longer than the slowest handler, or that call runs twice.
     handler_lease_s: float = 300.0
+    # How long a server process trusts a token it has checked before reading it again. A token
+    # revoked (or a user deactivated) by another process stops working within this many seconds;
+    # by the same process, at once. 0: read at every request.
+    auth_cache_s: float = 5.0
     extra: dict[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -102,4 +106,5 @@ class Settings:
             files_dir=Path(_env("FILES_DIR", str(default.files_dir))),
             max_upload_bytes=int(_env("MAX_UPLOAD_BYTES", str(default.max_upload_bytes))),
             handler_lease_s=float(_env("HANDLER_LEASE_S", str(default.handler_lease_s))),
+            auth_cache_s=float(_env("AUTH_CACHE_S", str(default.auth_cache_s))),
         )

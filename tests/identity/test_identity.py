@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from lxml import etree
 
 from api.cli import main as cauce
 from engine.bootstrap import Wiring
+from engine.clock import ManualClock
 from engine.errors import Conflict, InvalidDefinition, NotFound
+from engine.identity import IdentityService
 from engine.roles import DEFAULT_ROLES_FILE, RoleCatalog
 from engine.settings import Settings
 from tests.engine import documents
@@ -51,7 +55,7 @@ def test_users_tokens_and_revocation(wiring: Wiring) -> None:
 
 
 def test_cli_prints_the_token_last(settings: Settings, monkeypatch: pytest.MonkeyPatch,
-                                   capsys: pytest.CaptureFixture[str], wiring: Wiring) -> None:
+                                   capsys: pytest.CaptureFixture[str], wiring: Wiring, clock: ManualClock) -> None:
     monkeypatch.setenv("CAUCE_DATABASE_URL", settings.database_url)
     assert cauce(["user", "add", "leo", "--role", "1er-nivel", "--role", "2do. Nivel", "--email", "l@x.mx"]) == 0
     token = capsys.readouterr().out.strip().splitlines()[-1]
@@ -61,6 +65,7 @@ def test_cli_prints_the_token_last(settings: Settings, monkeypatch: pytest.Monke
     other = capsys.readouterr().out.strip().splitlines()[-1]
     assert wiring.identity.authenticate(other) is not None
     assert cauce(["user", "revoke", "leo"]) == 0
+    clock.advance(seconds=settings.auth_cache_s + 1)  # the server's window for tokens it checked
     assert wiring.identity.authenticate(token) is None and wiring.identity.authenticate(other) is None
     assert cauce(["user", "add", "eva", "--role", "Jefe Supremo"]) == 1
 
@@ -78,3 +83,32 @@ def test_a_lane_or_candidate_role_that_is_not_a_known_role_fails_deploy(wiring: 
     with pytest.raises(InvalidDefinition) as raised:
         wiring.service.deploy(bad_candidate.encode())
     assert raised.value.details == {"element_id": "Task_review", "role": "Nadie"}
+
+
+def test_a_token_revoked_by_another_process_stops_working_within_the_cache_window(
+        wiring: Wiring, clock: ManualClock) -> None:
+    """The server remembers a checked token for ``auth_cache_s`` seconds (5 by default); a
+    revocation by ``cauce user revoke`` (another process, another IdentityService) reaches it
+    when that window ends, and one by the server itself at once."""
+    server = wiring.identity
+    assert server.cache_for == timedelta(seconds=Settings().auth_cache_s) == timedelta(seconds=5)
+    _, token = server.create_user("ana", ["Mesa de Servicio"])
+    cli = IdentityService(server.uow, server.catalog, clock=clock)  # as `cauce user revoke ana` builds it
+    assert server.authenticate(token) is not None
+    assert cli.revoke("ana") == 1
+    clock.advance(seconds=4)
+    assert server.authenticate(token) is not None  # still inside the window
+    clock.advance(seconds=2)
+    assert server.authenticate(token) is None
+    _, second = server.create_user("luis", ["Mesa de Servicio"])
+    assert server.authenticate(second) is not None
+    server.revoke("luis")
+    assert server.authenticate(second) is None  # revoked here: no window
+
+
+def test_without_the_cache_every_request_reads_the_token(wiring: Wiring, clock: ManualClock) -> None:
+    server = IdentityService(wiring.identity.uow, wiring.identity.catalog, clock=clock, cache_s=0)
+    _, token = server.create_user("ana", ["Mesa de Servicio"])
+    assert server.authenticate(token) is not None
+    IdentityService(server.uow, server.catalog, clock=clock).revoke("ana")
+    assert server.authenticate(token) is None
