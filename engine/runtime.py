@@ -21,7 +21,7 @@ from SpiffWorkflow.spiff.specs.mixins.service_task import ServiceTask
 from SpiffWorkflow.task import Task
 from SpiffWorkflow.util.task import TaskState
 
-from . import step_events
+from . import spiff_speedups, step_events
 from .business_errors import BUSINESS_ERRORS, route_business_errors
 from .clock import Clock, system_clock, using_clock
 from .invocations import defer_async_tasks
@@ -29,6 +29,8 @@ from .pruning import prune_workflow
 from .scripting import CauceScriptEngine, ServiceCaller
 from .state import StateCodec
 from .timers import RegistrySource, TimerCalendars
+
+spiff_speedups.install()
 
 _RECORDER = "_cauce_recorder"
 # A calendar timer due at once (PT0S) needs another engine pass; more passes than this is a loop.
