@@ -10,7 +10,6 @@ units of work use plain deferred transactions so that listing the inbox never wa
 from __future__ import annotations
 
 import json
-from functools import partial
 from typing import Any
 
 from sqlalchemy import create_engine, event
@@ -21,7 +20,8 @@ WRITE_OPTION = "cauce_write"
 
 # JSON columns (the workflow state above all) are written at every step: compact separators and
 # UTF-8 as is make the documents smaller and faster to encode; reading them back gives the same values.
-_json_dumps = partial(json.dumps, separators=(",", ":"), ensure_ascii=False)
+# One encoder, not one per value as json.dumps(**options) builds.
+_json_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 
 def is_sqlite(engine: Engine) -> bool:

@@ -20,7 +20,11 @@ from .models import Event, Instance
 
 
 def canonical(value: Any) -> str:
-    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str)
+    return _canonical(value)
+
+
+# Built once (json.dumps with options builds an encoder per call); the form docs/audit.md describes.
+_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
 def event_hash(instance_id: str, seq: int, type_: str, at: datetime, actor: str | None,
