@@ -33,7 +33,17 @@ def event_hash(instance_id: str, seq: int, type_: str, at: datetime, actor: str 
     return _hash(instance_id, seq, type_, at, actor, element_id, canonical(payload), prev_hash)
 
 
-_text = json.JSONEncoder(ensure_ascii=False).encode  # a JSON string as canonical() writes it inside an object
+_encode_text = json.JSONEncoder(ensure_ascii=False).encode
+
+
+def _text(value: str | None) -> str:
+    """``value`` as canonical() writes it inside an object. Ids, names and times need no escaping,
+    so they skip the encoder; anything with a quote, a backslash or a control character takes it."""
+    if value is None:
+        return "null"
+    if value.isprintable() and '"' not in value and "\\" not in value:
+        return f'"{value}"'
+    return _encode_text(value)
 
 
 def _hash(instance_id: str, seq: int, type_: str, at: datetime, actor: str | None, element_id: str | None,
