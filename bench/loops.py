@@ -26,10 +26,12 @@ def _turn(service, instance_id: str) -> float:  # noqa: ANN001 - WorkflowService
 
 
 def _state_size(service, instance_id: str) -> int:  # noqa: ANN001 - WorkflowService
-    from engine.models import InstanceState
+    from sqlalchemy import select
+
+    from engine.models import Instance
 
     with service.uow.read() as session:
-        return len(json.dumps(session.get(InstanceState, instance_id).state))
+        return len(json.dumps(session.scalar(select(Instance.state).where(Instance.id == instance_id))))
 
 
 def _drive(service, key: str) -> tuple[list[float], list[float], int, int]:  # noqa: ANN001 - WorkflowService

@@ -44,28 +44,27 @@ def _fill_pending(wiring, count: int) -> None:  # noqa: ANN001 - Wiring
     """``count`` running instances waiting on timers due in 1 h .. 30 days, in bulk."""
     from sqlalchemy import insert, select
 
-    from engine.models import Instance, InstanceState
+    from engine.models import Instance
 
     wiring.service.deploy(_document("pending", "PT1H").encode())
     template = wiring.service.start("pending")
     with wiring.service.uow.read() as session:
         row = session.execute(select(Instance.__table__).where(Instance.id == template.id)).mappings().one()
-        state = session.get(InstanceState, template.id).state
+        state = row["state"]
     due_text = template.next_timer_at.isoformat()
     state_text = json.dumps(state)
     assert due_text in state_text, "the timer's due time is stored in the state"
     now = datetime.now(UTC)
     span = timedelta(days=30) - timedelta(hours=1)
-    instances, states = [], []
+    instances = []
     for i in range(count - 1):
         due = now + timedelta(hours=1) + span * (i / max(count - 2, 1))
         new_id = str(uuid.uuid4())
-        instances.append({**row, "id": new_id, "next_timer_at": due})
-        states.append({"instance_id": new_id, "state": json.loads(state_text.replace(due_text, due.isoformat()))})
+        instances.append({**row, "id": new_id, "next_timer_at": due,
+                          "state": json.loads(state_text.replace(due_text, due.isoformat()))})
     with wiring.service.uow.write() as session:
         for start in range(0, len(instances), 1000):
             session.execute(insert(Instance.__table__), instances[start:start + 1000])
-            session.execute(insert(InstanceState.__table__), states[start:start + 1000])
         session.commit()
 
 

@@ -1,11 +1,11 @@
-"""The rows nearly every write touches (an instance, its state, its human tasks), sent as Core statements.
+"""The rows nearly every write touches (an instance with its state, its human tasks), sent as Core statements.
 
 A step changes two or three of these rows. SQLAlchemy's unit of work spends more CPU sorting,
 diffing and bookkeeping them than the statements themselves cost (a quarter of an HTTP step), so
 :func:`flush` writes them directly: one INSERT or UPDATE per row, of the columns that changed,
 from statements compiled once. The objects then leave the session, so the session's own flush skips
 them and still writes whatever else the step added (SLA clocks, invocations, outbox, folios)
-after them, which keeps the foreign keys satisfied: instance first, then its state and tasks.
+after them, which keeps the foreign keys satisfied: instance first, then its tasks.
 
 What stays the same as the unit of work: Python-side column defaults are applied (and set on the
 object), computed columns are left to the database, an attribute set to its old value writes
@@ -24,12 +24,12 @@ from sqlalchemy.orm.attributes import NO_VALUE, set_committed_value
 from sqlalchemy.orm.base import instance_state
 from sqlalchemy.sql.dml import Insert, Update
 
-from .models import HumanTask, Instance, InstanceState
+from .models import HumanTask, Instance
 
 __all__ = ["flush"]
 
-# Parents before children: a task or state row references its instance.
-_HOT: tuple[type, ...] = (Instance, InstanceState, HumanTask)
+# Parents before children: a task row references its instance.
+_HOT: tuple[type, ...] = (Instance, HumanTask)
 
 
 class _Writer:

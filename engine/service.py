@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, undefer
 from . import history, step_events, steps
 from .errors import Conflict, InvalidInput, NotFound
 from .handler_registry import HandlerRegistry
-from .models import Definition, HumanTask, Instance, InstanceState, TaskCandidate
+from .models import Definition, HumanTask, Instance, TaskCandidate
 from .parsing import check_service_tasks, checksum, parse_definition
 from .priorities import task_priority
 from .roles import RoleCatalog
@@ -39,18 +39,15 @@ log = logging.getLogger(__name__)
 # Statements of every step, built once so that SQLAlchemy reuses their compiled form. Only the
 # instance row is locked, and nothing else is read with it: when PostgreSQL's FOR UPDATE waits for
 # another step, it re-reads the locked row once that step commits but not the rows joined to it,
-# so the state read in the same statement would be the one from before that step (a lost update).
+# so a joined row would be the one from before that step (a lost update). The workflow state is a
+# column of the locked row for that reason, and a step reads it with the lock.
 _LOCK = select(Instance).where(Instance.id == bindparam("instance_id")).with_for_update(of=Instance)
+_LOCK_WITH_STATE = _LOCK.options(undefer(Instance.state))
 _LOCK_BY_TASK = (
     select(Instance).join(HumanTask, HumanTask.instance_id == Instance.id)
-    .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Instance)
+    .where(HumanTask.id == bindparam("task_id")).with_for_update(of=Instance).options(undefer(Instance.state))
 )
 _READY_ROWS = select(HumanTask).where(HumanTask.instance_id == bindparam("instance_id"), HumanTask.status == "ready")
-# The serialized workflow is read and written as a column, not an ORM object: nothing else of its
-# row is ever needed, and identity-map bookkeeping for it cost more than the statement.
-_STATE = select(InstanceState.state).where(InstanceState.instance_id == bindparam("instance_id"))
-_WRITE_STATE = (update(InstanceState).where(InstanceState.instance_id == bindparam("b_instance_id"))
-                .values(state=bindparam("b_state")))
 
 
 @dataclass
@@ -229,7 +226,7 @@ class WorkflowService:
     def retry(self, instance_id: str, *, actor: str | None = None) -> Instance:
         """Run the failed step again, after its cause was fixed."""
         with self.uow.write() as session:
-            instance = self._lock(session, instance_id)
+            instance = self._lock(session, instance_id, with_state=True)
             if instance.status != "error":
                 raise Conflict(f"Instance {instance_id} is {instance.status}; only an instance in error can be "
                                "retried.",
@@ -254,7 +251,7 @@ class WorkflowService:
         for instance_id in due:
             try:
                 with self.uow.write() as session:
-                    instance = self._lock(session, instance_id)
+                    instance = self._lock(session, instance_id, with_state=True)
                     if (instance.status != "running" or instance.next_timer_at is None
                             or instance.next_timer_at > now):
                         continue  # another worker got there first
@@ -338,8 +335,9 @@ class WorkflowService:
         history.write_pending(session)
         session.commit()
 
-    def _lock(self, session: Session, instance_id: str) -> Instance:
-        instance = session.scalars(_LOCK, {"instance_id": instance_id}).first()
+    def _lock(self, session: Session, instance_id: str, *, with_state: bool = False) -> Instance:
+        """Lock the instance row (with its workflow state when the caller will load the workflow)."""
+        instance = session.scalars(_LOCK_WITH_STATE if with_state else _LOCK, {"instance_id": instance_id}).first()
         if instance is None:
             raise NotFound(f"Instance {instance_id} does not exist.", instance_id=instance_id)
         return instance
@@ -348,8 +346,9 @@ class WorkflowService:
         if instance.status in ("completed", "cancelled"):
             raise Conflict(f"Instance {instance.id} is {instance.status}.", status=instance.status)
         spec, subs = self.specs.bundle(session, instance.definition_id, instance.called_definitions)
-        # Read after the lock, never with it (see _LOCK)
-        state = session.connection().execute(_STATE, {"instance_id": instance.id}).scalar_one()
+        # Read by the lock (see _LOCK); a caller that locked without it reads it now, still under the lock.
+        state = instance.state
+        assert state is not None, "every instance row is written with its state"
         return self.runtime.load(state, spec, subs)
 
     def _save(self, session: Session, instance: Instance, workflow: Any, result: StepResult, *,
@@ -401,11 +400,7 @@ class WorkflowService:
         if status == "completed" and previous != "completed":
             instance.ended_at = now
             history.append(session, instance, "instance_completed", at=now, actor=actor)
-        dumped = self.runtime.dump(workflow)
-        if new:
-            session.add(InstanceState(instance_id=instance.id, state=dumped))
-        else:
-            session.connection().execute(_WRITE_STATE, {"b_instance_id": instance.id, "b_state": dumped})
+        instance.state = self.runtime.dump(workflow)
 
     def _announce_timer(self, session: Session, due: datetime) -> None:
         if not self.timer_listeners:

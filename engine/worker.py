@@ -237,7 +237,7 @@ class InvocationWorker:
             row = session.get(HandlerInvocation, key)
             if row is None or row.status not in _DONE or row.applied_at is not None:
                 return
-            instance = self.service._lock(session, row.instance_id)
+            instance = self.service._lock(session, row.instance_id, with_state=True)
             session.refresh(row)  # read again under the instance lock: another worker may have applied it
             if row.status not in _DONE or row.applied_at is not None:
                 return

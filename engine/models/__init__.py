@@ -126,6 +126,12 @@ class Instance(Base):
     revision: Mapped[int] = mapped_column(Integer, default=0)
     last_event_seq: Mapped[int] = mapped_column(Integer, default=0)
     last_event_hash: Mapped[str] = mapped_column(String(64), default="")
+    # The serialized live workflow (engine/state.py). Deferred: listing instances never reads it;
+    # a step reads it with the statement that locks the row (engine/service.py). Always written
+    # with the row; nullable only because SQLite cannot add a NOT NULL column to a table others
+    # reference without rebuilding it (migration 0008). Plain JSON, not JSONB: it is never
+    # queried, JSON is cheaper to write, and it keeps key order.
+    state: Mapped[dict[str, Any] | None] = mapped_column(JSON(), deferred=True)
 
     # Not a column: the ready human tasks as the step that returned this object left them, so
     # that a caller can answer without reading them back (None when unknown).
@@ -133,20 +139,6 @@ class Instance(Base):
 
     # Loaded only when asked for: a step needs the definition's id, and its parsed spec is cached.
     definition: Mapped[Definition] = relationship(lazy="select")
-    state: Mapped[InstanceState] = relationship(
-        back_populates="instance", uselist=False, lazy="select", cascade="all, delete-orphan"
-    )
-
-
-class InstanceState(Base):
-    """The serialized live workflow, kept apart so that listing instances never reads it."""
-
-    __tablename__ = "instance_states"
-
-    instance_id: Mapped[str] = mapped_column(ForeignKey("instances.id"), primary_key=True)
-    # Plain JSON, not JSONB: it is never queried, JSON is cheaper to write, and it keeps key order.
-    state: Mapped[dict[str, Any]] = mapped_column(JSON())
-    instance: Mapped[Instance] = relationship(back_populates="state")
 
 
 class HumanTask(Base):
