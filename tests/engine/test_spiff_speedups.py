@@ -1,6 +1,8 @@
-"""The memoized SpiffWorkflow function answers exactly as the library does."""
+"""SpiffWorkflow's logging made cheap (engine/spiff_speedups.py) without changing what it answers."""
 
 from __future__ import annotations
+
+import logging
 
 from SpiffWorkflow.util.task import TaskState
 
@@ -14,3 +16,17 @@ def test_state_names_are_the_librarys_for_every_state_and_combination() -> None:
         assert TaskState.get_name(value) == spiff_speedups._original_get_name(value), value
     spiff_speedups.install()  # idempotent
     assert TaskState.get_name(TaskState.READY) == "READY"
+
+
+def test_spiffworkflow_loggers_nobody_configured_are_quiet_and_a_configured_one_is_left_alone() -> None:
+    configured = logging.getLogger("spiff.data")
+    configured.setLevel(logging.DEBUG)  # as an operator debugging a diagram would
+    logging.getLogger("spiff.task").setLevel(logging.NOTSET)
+    try:
+        spiff_speedups.install()
+        assert logging.getLogger("spiff.task").level == logging.WARNING
+        assert logging.getLogger("spiff.workflow").level == logging.WARNING
+        assert configured.level == logging.DEBUG
+    finally:
+        configured.setLevel(logging.NOTSET)
+        spiff_speedups.install()
