@@ -130,7 +130,8 @@ def serve(settings: Settings, *, workers: int, threads: int) -> None:
             self.cfg.set("worker_class", "gthread")
             if Path("/dev/shm").is_dir():  # the worker's heartbeat file, touched every loop: keep it in memory
                 self.cfg.set("worker_tmp_dir", "/dev/shm")
-            self.cfg.set("accesslog", "-")
+            if settings.access_log:
+                self.cfg.set("accesslog", settings.access_log)
 
         def load(self) -> Any:
             from api import create_app
