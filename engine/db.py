@@ -19,8 +19,8 @@ from sqlalchemy.orm import Session, sessionmaker
 WRITE_OPTION = "cauce_write"
 
 # JSON columns (the workflow state above all) are written at every step: compact separators and
-# UTF-8 as is make the documents smaller and faster to encode; reading them back gives the same values.
-# One encoder, not one per value as json.dumps(**options) builds.
+# UTF-8 as is make the documents smaller; reading them back gives the same values. One encoder,
+# not one per value as json.dumps(**options) builds.
 _json_dumps = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False).encode
 
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,13 +19,10 @@ from sqlalchemy.orm import Session
 from . import hot_rows
 from .models import Event, Instance
 
-
-def canonical(value: Any) -> str:
-    return _canonical(value)
-
-
-# Built once (json.dumps with options builds an encoder per call); the form docs/audit.md describes.
-_canonical = json.JSONEncoder(sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
+# The canonical JSON form docs/audit.md describes: keys sorted, compact, UTF-8 as is. One encoder,
+# built once (json.dumps with options builds one per call).
+canonical: Callable[[Any], str] = json.JSONEncoder(
+    sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str).encode
 
 
 def event_hash(instance_id: str, seq: int, type_: str, at: datetime, actor: str | None,
